@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { Id } from './common.js';
+
+/** Generation bundle format, see docs/generation-format.md. */
+export const FORMAT_VERSION = 1;
+
+export const Feature = z.object({
+  name: z.string().min(1),
+  type: z.enum(['NUMERIC', 'CATEGORY']),
+  /** Only INPUT features are fed to the model; REJECT ones are accepted and ignored. */
+  role: z.enum(['INPUT', 'REJECT']).default('INPUT'),
+});
+export type Feature = z.infer<typeof Feature>;
+
+/** One ONNX input per feature column; the tensor type comes from the model's own input metadata. */
+export const ColumnInput = z.object({
+  feature: z.string().min(1),
+  /** ONNX input name. @default - the feature name */
+  input: z.string().min(1).optional(),
+  /** Value used when the feature is missing or null. @default - NaN for float inputs, "" for strings; none for integers (record ignored) */
+  impute: z.union([z.number(), z.string()]).optional(),
+});
+
+export const ColumnsInputs = z.object({
+  mode: z.literal('COLUMNS'),
+  columns: z.array(ColumnInput).min(1),
+});
+
+/** A numeric feature becomes one matrix column: (value ?? impute - shift) * scale. */
+export const NumericColumn = z.object({
+  feature: z.string().min(1),
+  /** @default - NaN (the model must handle missing values itself) */
+  impute: z.number().optional(),
+  /** @default 0 */
+  shift: z.number().default(0),
+  /** @default 1 */
+  scale: z.number().default(1),
+});
+
+/** A categorical feature becomes one matrix column per category (one-hot). */
+export const OneHotColumn = z.object({
+  feature: z.string().min(1),
+  oneHot: z.array(z.string()).min(1),
+  /** Category used when the feature is missing or null. @default - all zeros */
+  impute: z.string().optional(),
+  /** What an unknown category does: all-zero columns, or the record is ignored. @default "ZEROS" */
+  unknown: z.enum(['ZEROS', 'IGNORE']).default('ZEROS'),
+});
+
+export const MatrixInputs = z.object({
+  mode: z.literal('MATRIX'),
+  /** ONNX input name of the [N, width] float matrix */
+  input: z.string().min(1),
+  columns: z.array(z.union([OneHotColumn, NumericColumn])).min(1),
+});
+
+export const ModelOutputs = z.object({
+  /** Output holding the predicted label or cluster index (classification, clustering). */
+  label: z.string().min(1).optional(),
+  /** Output holding class probabilities [N, classes]; a ZipMap output is rewritten by the node when loading. */
+  probabilities: z.string().min(1).optional(),
+  /** Output holding the regression value [N] or [N, 1]. */
+  prediction: z.string().min(1).optional(),
+});
+
+export const ModelSpec = z.object({
+  /** Path of the ONNX file inside the generation, e.g. "models/penguins.onnx". */
+  file: z.string().regex(/^models\/[A-Za-z0-9_.-]+\.onnx$/, 'must be models/<name>.onnx'),
+  inputs: z.discriminatedUnion('mode', [ColumnsInputs, MatrixInputs]),
+  outputs: ModelOutputs,
+});
+
+export const Example = z.object({
+  features: z.record(z.string(), z.unknown()),
+  expected: z.object({
+    prediction: z.union([z.string(), z.number(), z.null()]).optional(),
+    probas: z.record(z.string(), z.number()).optional(),
+    cluster: z.string().optional(),
+    ignored: z.boolean().optional(),
+  }),
+  /** Absolute tolerance for numbers. @default 1e-4 */
+  tolerance: z.number().positive().default(1e-4),
+});
+
+export const PredictionType = z.enum(['BINARY_CLASSIFICATION', 'MULTICLASS', 'REGRESSION', 'CLUSTERING']);
+export type PredictionType = z.infer<typeof PredictionType>;
+
+export const PredictionEndpointSpec = z.object({
+  id: Id,
+  type: z.enum(['STD_PREDICTION', 'STD_CLUSTERING']),
+  predictionType: PredictionType,
+  features: z.array(Feature).min(1),
+  model: ModelSpec,
+  /** Class labels in the order of the probability columns (classification). */
+  classes: z.array(z.string()).min(2).optional(),
+  /** Binary decision threshold on the probability of classes[1]. @default 0.5 */
+  threshold: z.number().min(0).max(1).default(0.5),
+  /** Ascending cut points of the positive (binary) or predicted (multiclass) class probability over the training set. */
+  probaPercentiles: z.array(z.number()).min(2).optional(),
+  /** Cluster names by index (clustering). @default - "cluster_<index>" */
+  clusters: z.array(z.string()).optional(),
+  /** Records scored at import; the generation is rejected unless they match. */
+  examples: z.array(Example).default([]),
+  description: z.string().optional(),
+});
+export type PredictionEndpointSpec = z.infer<typeof PredictionEndpointSpec>;
+
+export const EndpointSpec = PredictionEndpointSpec;
+export type EndpointSpec = z.infer<typeof EndpointSpec>;
+
+export const Manifest = z
+  .object({
+    formatVersion: z.literal(FORMAT_VERSION),
+    generation: Id,
+    createdAt: z.iso.datetime({ offset: true }),
+    description: z.string().optional(),
+    endpoints: z.array(EndpointSpec),
+  })
+  .superRefine((m, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, e] of m.endpoints.entries()) {
+      if (seen.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id "${e.id}"` });
+      seen.add(e.id);
+      const names = new Set(e.features.map((f) => f.name));
+      for (const [j, c] of e.model.inputs.columns.entries()) {
+        if (!names.has(c.feature)) {
+          ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'model', 'inputs', 'columns', j, 'feature'], message: `"${c.feature}" is not a declared feature` });
+        }
+      }
+      const classification = e.predictionType === 'BINARY_CLASSIFICATION' || e.predictionType === 'MULTICLASS';
+      if (classification && !e.classes) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'classes'], message: 'classification endpoints need "classes"' });
+      if (e.predictionType === 'BINARY_CLASSIFICATION' && e.classes && e.classes.length !== 2) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'classes'], message: 'binary classification needs exactly 2 classes' });
+      }
+      if (classification && !e.model.outputs.probabilities && !e.model.outputs.label) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'model', 'outputs'], message: 'classification needs a "probabilities" or "label" output' });
+      }
+      if (e.predictionType === 'REGRESSION' && !e.model.outputs.prediction) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'model', 'outputs', 'prediction'], message: 'regression needs a "prediction" output' });
+      }
+      if (e.predictionType === 'CLUSTERING' && !e.model.outputs.label) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'model', 'outputs', 'label'], message: 'clustering needs a "label" output' });
+      }
+      if ((e.type === 'STD_CLUSTERING') !== (e.predictionType === 'CLUSTERING')) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'predictionType'], message: 'STD_CLUSTERING goes with predictionType CLUSTERING, and only with it' });
+      }
+    }
+  });
+export type Manifest = z.infer<typeof Manifest>;

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { Id } from './common.js';
+
+export const SplitMapping = z
+  .object({
+    mode: z.literal('SPLIT').default('SPLIT'),
+    entries: z.array(z.object({ generation: Id, proba: z.number().min(0).max(1) })).min(1),
+  })
+  .refine((m) => Math.abs(m.entries.reduce((s, e) => s + e.proba, 0) - 1) < 1e-6, {
+    message: 'mapping probas must sum to 1',
+    path: ['entries'],
+  });
+
+export const SingleMapping = z.object({ mode: z.literal('SINGLE_GENERATION'), generation: Id });
+
+export const Mapping = z.union([SingleMapping, SplitMapping]);
+export type Mapping = z.infer<typeof Mapping>;
+
+/** A service key as stored: never the key itself. */
+export const StoredKey = z.object({
+  label: z.string().min(1).max(128),
+  /** "sha256:" + hex digest of the key */
+  hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  createdAt: z.string().optional(),
+});
+export type StoredKey = z.infer<typeof StoredKey>;
+
+export const ServiceAuth = z.object({
+  method: z.enum(['PUBLIC', 'API_KEYS']),
+  keys: z.array(StoredKey).default([]),
+});
+
+export const ServiceConfig = z.object({
+  serviceId: Id,
+  enabled: z.boolean().default(true),
+  auth: ServiceAuth.default({ method: 'API_KEYS', keys: [] }),
+  mapping: Mapping.optional(),
+});
+export type ServiceConfig = z.infer<typeof ServiceConfig>;

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { FeatureValue } from './common.js';
+
+export const DSS_API_VERSION = '1';
+export const DSS_VERSION = '13.0.0';
+
+export const Dispatch = z
+  .object({
+    forcedGeneration: z.string().min(1).nullish(),
+    dispatchKey: z.string().nullish(),
+  })
+  .nullish();
+
+export const ExplanationsParams = z
+  .object({
+    enabled: z.boolean().nullish(),
+    method: z.enum(['ICE', 'SHAPLEY']).nullish(),
+    nExplanations: z.number().int().min(1).nullish(),
+    nMonteCarloSteps: z.number().int().min(25).max(1000).nullish(),
+  })
+  .nullish();
+
+/** Feature records are kept loose on purpose: a bad value ignores the record, it does not fail the batch. */
+const Record_ = z.record(z.string(), z.unknown());
+
+export const PredictRequest = z.object({
+  features: Record_,
+  context: Record_.nullish(),
+  explanations: ExplanationsParams,
+  dispatch: Dispatch,
+});
+export type PredictRequest = z.infer<typeof PredictRequest>;
+
+export const PredictMultiRequest = z.object({
+  items: z.array(z.object({ features: Record_, context: Record_.nullish() })),
+  explanations: ExplanationsParams,
+  dispatch: Dispatch,
+});
+export type PredictMultiRequest = z.infer<typeof PredictMultiRequest>;
+
+export const PredictionResult = z.object({
+  ignored: z.boolean(),
+  ignoreReason: z.string().optional(),
+  prediction: z.union([z.string(), z.number(), z.null()]).optional(),
+  probas: z.record(z.string(), z.number()).optional(),
+  probaPercentile: z.number().optional(),
+  cluster: z.string().optional(),
+  explanations: z.record(z.string(), z.number()).optional(),
+});
+export type PredictionResult = z.infer<typeof PredictionResult>;
+
+/** Microseconds. */
+export const PredictionTiming = z.object({
+  preProcessing: z.number(),
+  wait: z.number(),
+  enrich: z.number(),
+  preparation: z.number(),
+  prediction: z.number(),
+  postProcessing: z.number(),
+});
+export type PredictionTiming = z.infer<typeof PredictionTiming>;
+
+export const ApiContext = z.object({
+  serviceId: z.string(),
+  endpointId: z.string(),
+  serviceGeneration: z.string(),
+});
+export type ApiContext = z.infer<typeof ApiContext>;
+
+export const PredictResponse = z.object({ result: PredictionResult, timing: PredictionTiming, apiContext: ApiContext });
+export type PredictResponse = z.infer<typeof PredictResponse>;
+
+export const PredictMultiResponse = z.object({
+  results: z.array(PredictionResult),
+  timing: PredictionTiming,
+  apiContext: ApiContext,
+});
+export type PredictMultiResponse = z.infer<typeof PredictMultiResponse>;
+
+export const ErrorBody = z.object({ errorType: z.string(), message: z.string(), detailedMessage: z.string() });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export { FeatureValue };
