@@ -1,0 +1,65 @@
+import type { ServiceConfig } from '@apinode/protocol';
+import { ApiError } from '../errors.js';
+
+/** Who called: the matched key's label, or null for a public service. */
+export type Caller = string | null;
+
+/**
+ * Service authentication. PUBLIC lets everyone in. API_KEYS takes the key as the HTTP Basic
+ * user name (empty password, as DSS clients send it) or as a Bearer token; stored keys are
+ * SHA-256 hashes, compared in constant time against every stored key.
+ * Missing credentials and unknown keys are both 401; 403 is kept for a valid identity without
+ * access (OAuth2 scopes), which API keys cannot express.
+ */
+export async function authenticate(service: ServiceConfig, authorization: string | undefined): Promise<Caller> {
+  if (service.auth.method === 'PUBLIC') return null;
+  if (!authorization) throw new ApiError(401, 'MISSING_CREDENTIALS', `Service "${service.serviceId}" requires an API key`, 'send the key as the Basic user name or as a Bearer token');
+  const key = extractKey(authorization);
+  if (!key) throw new ApiError(401, 'INVALID_CREDENTIALS', 'The Authorization header is not Basic or Bearer credentials');
+  const digest = await sha256(key);
+  let match: Caller = null;
+  for (const stored of service.auth.keys) {
+    // No early exit: the time taken does not depend on which key (if any) matched.
+    if (equalDigests(digest, hexBytes(stored.hash.slice('sha256:'.length))) && match === null) match = stored.label;
+  }
+  if (match === null) throw new ApiError(401, 'INVALID_CREDENTIALS', `The API key is not valid for service "${service.serviceId}"`);
+  return match;
+}
+
+export function extractKey(authorization: string): string | null {
+  const [scheme, value] = authorization.trim().split(/\s+/, 2);
+  if (!scheme || !value) return null;
+  if (scheme.toLowerCase() === 'bearer') return value;
+  if (scheme.toLowerCase() !== 'basic') return null;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(':');
+  const user = colon === -1 ? decoded : decoded.slice(0, colon);
+  return user || null;
+}
+
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+/** "sha256:<hex>" as stored in service.json. */
+export async function hashKey(key: string): Promise<string> {
+  return `sha256:${[...(await sha256(key))].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}

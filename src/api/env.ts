@@ -1,0 +1,26 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import type { QueryLogSink } from '../observability/query-log.js';
+import type { Generations } from '../services/generations.js';
+import type { ServiceRegistry } from '../services/service-registry.js';
+
+/** What routes need, built once by createApp. */
+export interface Deps {
+  readonly config: Config;
+  readonly registry: ServiceRegistry;
+  readonly generations: Generations;
+  readonly queryLog: QueryLogSink | null;
+  readonly log: Logger;
+  readonly random: () => number;
+  /** Runs background work without delaying the answer (waitUntil on Workers). */
+  readonly background: (p: Promise<unknown>) => void;
+}
+
+/** Per-request variables, typed through Hono's generic. */
+export interface Vars {
+  requestId: string;
+  /** performance.now() when the request reached the app. */
+  startedAt: number;
+}
+
+export type AppEnv = { Variables: Vars };

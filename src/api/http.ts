@@ -1,0 +1,64 @@
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { ZodType } from 'zod';
+import { DSS_API_VERSION, DSS_VERSION } from '@apinode/protocol';
+import { ApiError, describe } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { AppEnv } from './env.js';
+
+/** Request id, start time, and the DSS version headers on every answer (errors included). */
+export const commonHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('startedAt', performance.now());
+  c.set('requestId', c.req.header('x-request-id')?.slice(0, 128) || crypto.randomUUID());
+  await next();
+  c.res.headers.set('DSS-API-Version', DSS_API_VERSION);
+  c.res.headers.set('DSS-Version', DSS_VERSION);
+  c.res.headers.set('X-Request-Id', c.get('requestId'));
+};
+
+export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
+  return (err, c) => {
+    if (err instanceof ApiError) {
+      if (err.status === 401) c.header('WWW-Authenticate', 'Basic realm="apinode", charset="UTF-8"');
+      if (err.status >= 500) log.warn(err.message, { requestId: c.get('requestId'), errorType: err.errorType, detail: err.detailedMessage });
+      return c.json(err.toBody(), err.status);
+    }
+    // A bug: log everything, tell the client nothing but the request id to quote.
+    const requestId = c.get('requestId');
+    log.error('unhandled error', { requestId, path: c.req.path, error: describe(err), stack: (err as Error).stack });
+    const body = new ApiError(500, 'INTERNAL_ERROR', 'Internal error', `request id ${requestId}`).toBody();
+    return c.json(body, 500);
+  };
+}
+
+export const notFound: NotFoundHandler<AppEnv> = (c) =>
+  c.json(new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`).toBody(), 404);
+
+/**
+ * The request body as JSON, whatever the Content-Type (the official DSS Python client sends
+ * none), checked against a schema. Size is capped before parsing by the body-limit middleware.
+ */
+export async function readJson<T>(c: Context, schema: ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw ApiError.badRequest('INVALID_JSON', 'The request body is empty; send a JSON object');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw ApiError.badRequest('INVALID_JSON', 'The request body is not valid JSON', describe(e).replace(/^SyntaxError: /, ''));
+  }
+  return validate(schema, json);
+}
+
+export function validate<T>(schema: ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 10).map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+  throw ApiError.badRequest('INVALID_REQUEST', `The request does not match the API: ${issues[0] ?? 'invalid'}`, issues.join('; '));
+}
+
+export const payloadTooLarge = (max: number) => (): never => {
+  throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${max} bytes`, 'split the batch or raise APINODE_MAX_BODY_BYTES');
+};
+
+/** Microseconds since t (a performance.now() reading). */
+export const since = (t: number): number => Math.round((performance.now() - t) * 1000);

@@ -1,0 +1,90 @@
+import { Hono, type Context } from 'hono';
+import { PredictMultiRequest, PredictRequest, type PredictionResult, type PredictionTiming } from '@apinode/protocol';
+import { ApiError } from '../errors.js';
+import type { FeatureRecord } from '../inference/encoding.js';
+import { admit, apiContext, bind, type Bound } from './call.js';
+import type { AppEnv, Deps } from './env.js';
+import { readJson, since } from './http.js';
+
+interface Item {
+  features: FeatureRecord;
+  context?: Record<string, unknown> | null | undefined;
+}
+
+/** predict, predict-simple and predict-multi: one scoring path, three request shapes. */
+export function predictRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post('/:serviceId/:endpointId/predict', async (c) => {
+    const admitted = await admit(deps, c);
+    const body = await readJson(c, PredictRequest);
+    refuseExplanations(body.explanations);
+    const out = await score(deps, c, await bind(deps, admitted, body.dispatch), [body]);
+    const result = out.results[0] as PredictionResult;
+    if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
+    return reply(c, out.bound, { result, timing: out.timing, apiContext: apiContext(out.bound) });
+  });
+
+  app.get('/:serviceId/:endpointId/predict-simple', async (c) => {
+    const admitted = await admit(deps, c);
+    const out = await score(deps, c, await bind(deps, admitted, null), [{ features: c.req.query() }]);
+    const result = out.results[0] as PredictionResult;
+    if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
+    return reply(c, out.bound, { result, timing: out.timing, apiContext: apiContext(out.bound) });
+  });
+
+  app.post('/:serviceId/:endpointId/predict-multi', async (c) => {
+    const admitted = await admit(deps, c);
+    const body = await readJson(c, PredictMultiRequest);
+    refuseExplanations(body.explanations);
+    const out = await score(deps, c, await bind(deps, admitted, body.dispatch), body.items);
+    return reply(c, out.bound, { results: out.results, timing: out.timing, apiContext: apiContext(out.bound) });
+  });
+
+  return app;
+}
+
+/** Asked-for explanations are refused rather than silently left out of the answer. */
+function refuseExplanations(e: { enabled?: boolean | null | undefined } | null | undefined) {
+  if (e?.enabled === true) throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This node does not compute explanations yet', 'send explanations.enabled false or null');
+}
+
+function reply(c: Context<AppEnv>, b: Bound, body: object): Response {
+  c.header('X-Apinode-Generation', b.generation.id);
+  return c.json(body);
+}
+
+/** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
+async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[]) {
+  const waitFrom = performance.now();
+  const preProcessing = since(c.get('startedAt'));
+  const lease = await deps.generations.model(bound.generation, bound.endpoint);
+  const wait = since(waitFrom);
+  try {
+    const scored = await lease.value.score(items.map((i) => i.features));
+    const timing: PredictionTiming = { preProcessing, wait, enrich: 0, ...scored.timing };
+    if (deps.queryLog) logRecords(deps, c, bound, items, scored.results, timing);
+    return { bound, results: scored.results, timing };
+  } finally {
+    lease.release();
+  }
+}
+
+function logRecords(deps: Deps, c: Context<AppEnv>, b: Bound, items: readonly Item[], results: PredictionResult[], timing: PredictionTiming) {
+  const time = new Date().toISOString();
+  const requestId = c.get('requestId');
+  deps.queryLog?.write(
+    items.map((item, i) => ({
+      time,
+      requestId,
+      serviceId: b.service.serviceId,
+      endpointId: b.endpoint.id,
+      generation: b.generation.id,
+      caller: b.caller,
+      features: item.features,
+      context: item.context ?? null,
+      result: results[i],
+      timing,
+    })),
+  );
+}

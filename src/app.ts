@@ -1,0 +1,60 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Deps, AppEnv } from './api/env.js';
+import { commonHeaders, errorHandler, notFound, payloadTooLarge } from './api/http.js';
+import { predictRoutes } from './api/predict-routes.js';
+import type { Config } from './config.js';
+import type { ModelRuntime } from './inference/model-runtime.js';
+import type { Logger } from './observability/logger.js';
+import type { QueryLogSink } from './observability/query-log.js';
+import { Generations } from './services/generations.js';
+import { ServiceRegistry } from './services/service-registry.js';
+import type { ObjectStore } from './storage/object-store.js';
+
+/** What a runtime entry provides: the platform's capabilities behind the node's ports. */
+export interface Ports {
+  readonly store: ObjectStore;
+  readonly models: ModelRuntime;
+  readonly queryLog: QueryLogSink;
+  readonly log: Logger;
+  /** Background work that must not delay the answer: waitUntil on Workers. @default - fire and forget */
+  readonly background?: (p: Promise<unknown>) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+export interface App {
+  readonly app: Hono<AppEnv>;
+  readonly deps: Deps;
+}
+
+/** The one Hono app every runtime serves. Read it as the API's table of contents. */
+export function createApp(ports: Ports, config: Config): App {
+  const deps: Deps = {
+    config,
+    log: ports.log,
+    random: ports.random ?? Math.random,
+    background: ports.background ?? ((p) => void p.catch(() => undefined)),
+    queryLog: config.queryLog === 'off' ? null : ports.queryLog,
+    registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
+    generations: new Generations(ports.store, ports.models, {
+      modelCacheBytes: config.modelCacheBytes,
+      manifestCacheEntries: config.manifestCacheEntries,
+    }),
+  };
+
+  const app = new Hono<AppEnv>();
+  app.use(commonHeaders);
+  app.onError(errorHandler(ports.log));
+  app.notFound(notFound);
+
+  app.get('/isAlive', (c) => c.text('OK'));
+  app.get('/isAlive/', (c) => c.text('OK'));
+
+  app.use('/public/api/*', bodyLimit({ maxSize: config.maxBodyBytes, onError: payloadTooLarge(config.maxBodyBytes) }));
+  app.route('/public/api/v1', predictRoutes(deps));
+
+  return { app, deps };
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const Schema = z.object({
+  APINODE_CONFIG_TTL_S: int(10),
+  APINODE_MAX_BODY_BYTES: int(10 * 1024 * 1024, 1),
+  APINODE_MODEL_CACHE_BYTES: int(512 * 1024 * 1024, 1),
+  APINODE_MANIFEST_CACHE_ENTRIES: int(256, 1),
+  APINODE_QUERY_LOG: z.enum(['stdout', 'off']).default('stdout'),
+});
+
+/** Node configuration: one typed object, parsed once at start-up from APINODE_* variables. */
+export interface Config {
+  /** Seconds a service.json stays fresh before it is revalidated (ETag). */
+  readonly configTtlS: number;
+  readonly maxBodyBytes: number;
+  /** Budget of the per-instance ONNX session cache, in bytes of model files. */
+  readonly modelCacheBytes: number;
+  readonly manifestCacheEntries: number;
+  readonly queryLog: 'stdout' | 'off';
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('APINODE_') && v !== ''));
+  const parsed = Schema.safeParse(picked);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${issues}`);
+  }
+  const c = parsed.data;
+  return {
+    configTtlS: c.APINODE_CONFIG_TTL_S,
+    maxBodyBytes: c.APINODE_MAX_BODY_BYTES,
+    modelCacheBytes: c.APINODE_MODEL_CACHE_BYTES,
+    manifestCacheEntries: c.APINODE_MANIFEST_CACHE_ENTRIES,
+    queryLog: c.APINODE_QUERY_LOG,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The one error type of the node. Everything that reaches a client is an ApiError; anything
+ * else is a bug and becomes a generic 500 (logged with the request id, never echoed).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
+    readonly errorType: string,
+    message: string,
+    readonly detailedMessage: string = message,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  static badRequest(errorType: string, message: string, detail?: string): ApiError {
+    return new ApiError(400, errorType, message, detail);
+  }
+
+  static notFound(errorType: string, message: string): ApiError {
+    return new ApiError(404, errorType, message);
+  }
+
+  /** A dependency (object store, model runtime, database) is down: the client may retry. */
+  static unavailable(errorType: string, message: string, detail?: string): ApiError {
+    return new ApiError(503, errorType, message, detail);
+  }
+
+  toBody(): { errorType: string; message: string; detailedMessage: string } {
+    return { errorType: this.errorType, message: this.message, detailedMessage: this.detailedMessage };
+  }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
+
+/** Message of an unknown thrown value, for logs only. */
+export function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}

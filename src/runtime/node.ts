@@ -1,0 +1,58 @@
+import { serve } from '@hono/node-server';
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-web';
+import { createApp } from '../app.js';
+import { parseConfig } from '../config.js';
+import { ortModelRuntime } from '../inference/ort-runtime.js';
+import { jsonLogger } from '../observability/logger.js';
+import { lineQueryLog } from '../observability/query-log.js';
+import { FsObjectStore } from '../storage/fs-object-store.js';
+import { seedDemo } from './node-demo.js';
+
+export interface NodeServer {
+  readonly url: string;
+  readonly demoKey: string | null;
+  close(): Promise<void>;
+}
+
+/** Starts the node on Node: local-folder store (APINODE_DATA_DIR), demo seeded unless APINODE_DEMO=off. */
+export async function start(env: Record<string, string | undefined>): Promise<NodeServer> {
+  // One WASM thread: requests overlap on the event loop, not inside ORT.
+  ort.env.wasm.numThreads = 1;
+  const config = parseConfig(env);
+  const log = jsonLogger((line) => process.stderr.write(line + '\n'));
+  const store = new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
+  const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
+  const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
+  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log }, config);
+
+  const hostname = env.HOST ?? '127.0.0.1';
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: Number(env.PORT ?? 12000), hostname }, (info) => {
+      resolve({
+        url: `http://${hostname}:${info.port}`,
+        demoKey: demo?.key ?? null,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+function banner(url: string, key: string | null): string {
+  const lines = [`apinode listening on ${url}`];
+  if (key) {
+    lines.push(
+      `demo service "demo" (generations v1 70%, v2 30%), API key: ${key}`,
+      'try:',
+      `  curl -u ${key}: ${url}/public/api/v1/demo/penguin-species/predict \\`,
+      `    -d '{"features": {"island": "Biscoe", "beak_length_mm": 48.6, "beak_depth_mm": 16, "flipper_length_mm": 230, "body_mass_g": 5800, "sex": "MALE"}}'`,
+    );
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const node = await start(process.env);
+  console.log(banner(node.url, node.demoKey));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void node.close().then(() => process.exit(0)));
+}

@@ -1,0 +1,96 @@
+import { Manifest, type EndpointSpec } from '@apinode/protocol';
+import { ApiError, describe } from '../errors.js';
+import type { ModelRuntime } from '../inference/model-runtime.js';
+import { PredictionModel } from '../inference/prediction-model.js';
+import { ResourceCache, type Lease } from '../inference/resource-cache.js';
+import { layout } from '../storage/layout.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { LruMap } from './lru-map.js';
+
+/** A committed generation's manifest, indexed for the request path. */
+export interface Generation {
+  readonly serviceId: string;
+  readonly id: string;
+  readonly manifest: Manifest;
+  readonly endpoints: ReadonlyMap<string, EndpointSpec>;
+}
+
+export interface GenerationsOptions {
+  modelCacheBytes: number;
+  manifestCacheEntries: number;
+}
+
+/**
+ * Committed generations of every service, loaded on demand. Manifests are immutable once
+ * committed, so they are cached without revalidation; models live in a byte-bounded LRU of
+ * sessions. Concurrent first requests share one load; failures are not cached.
+ */
+export class Generations {
+  private readonly manifests: LruMap<string, Generation>;
+  private readonly pending = new Map<string, Promise<Generation | null>>();
+  readonly models: ResourceCache<PredictionModel>;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly runtime: ModelRuntime,
+    opts: GenerationsOptions,
+  ) {
+    this.manifests = new LruMap(opts.manifestCacheEntries);
+    this.models = new ResourceCache<PredictionModel>(opts.modelCacheBytes, (m) => m.release());
+  }
+
+  /** The generation if it is committed (its manifest.json exists), else null. */
+  async get(serviceId: string, gen: string): Promise<Generation | null> {
+    const key = `${serviceId}/${gen}`;
+    const cached = this.manifests.get(key);
+    if (cached) return cached;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.read(serviceId, gen).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  /** A lease on the endpoint's loaded model: release it when the request is done. */
+  model(gen: Generation, spec: EndpointSpec): Promise<Lease<PredictionModel>> {
+    return this.models.acquire(`${gen.serviceId}/${gen.id}/${spec.id}`, async () => {
+      const file = await this.store.get(layout.file(gen.serviceId, gen.id, spec.model.file));
+      if (!file) {
+        throw new ApiError(500, 'GENERATION_BROKEN', `Generation "${gen.id}" lacks ${spec.model.file}`, 'the generation was committed without one of its model files');
+      }
+      try {
+        const model = await PredictionModel.load(spec, file.body, this.runtime);
+        return { value: model, bytes: model.bytes };
+      } catch (e) {
+        throw new ApiError(500, 'MODEL_LOAD_FAILED', `The model of endpoint "${spec.id}" in generation "${gen.id}" cannot be loaded`, describe(e).slice(0, 500));
+      }
+    });
+  }
+
+  private async read(serviceId: string, gen: string): Promise<Generation | null> {
+    const obj = await this.store.get(layout.manifest(serviceId, gen));
+    if (!obj) return null;
+    const generation = parseGeneration(serviceId, gen, obj.body);
+    this.manifests.set(`${serviceId}/${gen}`, generation);
+    return generation;
+  }
+}
+
+export function parseGeneration(serviceId: string, gen: string, body: Uint8Array): Generation {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest of generation "${gen}" is not valid JSON`);
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest of generation "${gen}" is invalid`, why);
+  }
+  if (parsed.data.generation !== gen) {
+    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest in folder "${gen}" says it is generation "${parsed.data.generation}"`);
+  }
+  return { serviceId, id: gen, manifest: parsed.data, endpoints: new Map(parsed.data.endpoints.map((e) => [e.id, e])) };
+}

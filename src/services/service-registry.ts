@@ -1,0 +1,93 @@
+import { ServiceConfig } from '@apinode/protocol';
+import { ApiError, describe } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { layout } from '../storage/layout.js';
+import { NOT_MODIFIED, type ObjectStore } from '../storage/object-store.js';
+import { LruMap } from './lru-map.js';
+
+interface Entry {
+  config: ServiceConfig | null;
+  etag: string | undefined;
+  checkedAt: number;
+  pending: Promise<ServiceConfig | null> | undefined;
+}
+
+export interface ServiceRegistryOptions {
+  ttlMs: number;
+  now: () => number;
+  log: Logger;
+  maxEntries?: number;
+}
+
+/**
+ * service.json per service, cached per instance: re-read at most every TTL with a conditional
+ * read (ETag), and when the store fails the last good copy keeps serving (stale-if-error).
+ * Unknown services are cached as null for a TTL too, so a flood of 404s does not reach the store.
+ */
+export class ServiceRegistry {
+  private readonly entries: LruMap<string, Entry>;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly opts: ServiceRegistryOptions,
+  ) {
+    this.entries = new LruMap(opts.maxEntries ?? 10_000);
+  }
+
+  async get(serviceId: string): Promise<ServiceConfig | null> {
+    const entry = this.entries.get(serviceId);
+    if (entry && this.opts.now() - entry.checkedAt < this.opts.ttlMs) return entry.config;
+    if (entry?.pending) return entry.pending;
+    const base: Entry = entry ?? { config: null, etag: undefined, checkedAt: 0, pending: undefined };
+    const pending = this.refresh(serviceId, base).finally(() => {
+      base.pending = undefined;
+    });
+    base.pending = pending;
+    this.entries.set(serviceId, base);
+    return pending;
+  }
+
+  /** Forget a cached copy (after an admin change on this instance). */
+  invalidate(serviceId: string): void {
+    this.entries.delete(serviceId);
+  }
+
+  private async refresh(serviceId: string, entry: Entry): Promise<ServiceConfig | null> {
+    const key = layout.service(serviceId);
+    try {
+      const got = entry.etag ? await this.store.getIfChanged(key, entry.etag) : await this.store.get(key);
+      if (got === NOT_MODIFIED) {
+        entry.checkedAt = this.opts.now();
+        return entry.config;
+      }
+      entry.config = got ? parseServiceConfig(serviceId, got.body) : null;
+      entry.etag = got?.etag;
+      entry.checkedAt = this.opts.now();
+      return entry.config;
+    } catch (e) {
+      if (entry.config) {
+        // Stale-if-error: keep serving the last good copy, retry after another TTL.
+        this.opts.log.warn('service config refresh failed; serving the cached copy', { serviceId, error: describe(e) });
+        entry.checkedAt = this.opts.now();
+        return entry.config;
+      }
+      this.entries.delete(serviceId);
+      throw e;
+    }
+  }
+}
+
+function parseServiceConfig(serviceId: string, body: Uint8Array): ServiceConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `The configuration of service "${serviceId}" is not valid JSON`);
+  }
+  const parsed = ServiceConfig.safeParse(json);
+  if (!parsed.success || parsed.data.serviceId !== serviceId) {
+    const why = parsed.success ? `serviceId is "${parsed.data.serviceId}"` : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `The configuration of service "${serviceId}" is invalid`, why);
+  }
+  return parsed.data;
+}

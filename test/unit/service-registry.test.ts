@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/observability/logger.js';
+import { ServiceRegistry } from '../../src/services/service-registry.js';
+import { FlakyStore, json, tempStore } from '../support/stores.js';
+
+const service = (enabled: boolean) => ({ serviceId: 's1', enabled, auth: { method: 'PUBLIC', keys: [] }, mapping: { mode: 'SINGLE_GENERATION', generation: 'g1' } });
+
+async function setup() {
+  const { store: inner } = await tempStore();
+  const store = new FlakyStore(inner);
+  let now = 1_000_000;
+  const registry = new ServiceRegistry(store, { ttlMs: 10_000, now: () => now, log: silentLogger });
+  return { inner, store, registry, advance: (ms: number) => (now += ms) };
+}
+
+describe('ServiceRegistry', () => {
+  it('reads service.json once per TTL', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json(service(true)));
+    for (let i = 0; i < 5; i++) expect((await t.registry.get('s1'))?.enabled).toBe(true);
+    expect(t.store.reads + t.store.conditionalReads).toBe(1);
+  });
+
+  it('revalidates with the ETag after the TTL and keeps the copy when unchanged', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json(service(true)));
+    await t.registry.get('s1');
+    t.advance(10_001);
+    expect((await t.registry.get('s1'))?.enabled).toBe(true);
+    expect(t.store.reads).toBe(1);
+    expect(t.store.conditionalReads).toBe(1);
+  });
+
+  it('sees a change once the TTL has passed, not before', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json(service(true)));
+    await t.registry.get('s1');
+    await new Promise((r) => setTimeout(r, 5)); // a new mtime for the local store's etag
+    await t.inner.put('services/s1/service.json', json(service(false)));
+    t.advance(5_000);
+    expect((await t.registry.get('s1'))?.enabled).toBe(true);
+    t.advance(5_001);
+    expect((await t.registry.get('s1'))?.enabled).toBe(false);
+  });
+
+  it('keeps serving the last good copy while the store is down (stale-if-error)', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json(service(true)));
+    await t.registry.get('s1');
+    t.store.down = true;
+    t.advance(60_000);
+    expect((await t.registry.get('s1'))?.enabled).toBe(true);
+  });
+
+  it('fails with 503 when the store is down and nothing is cached', async () => {
+    const t = await setup();
+    t.store.down = true;
+    await expect(t.registry.get('s1')).rejects.toMatchObject({ status: 503, errorType: 'STORE_UNAVAILABLE' });
+  });
+
+  it('caches an unknown service as absent for a TTL', async () => {
+    const t = await setup();
+    expect(await t.registry.get('nope')).toBeNull();
+    expect(await t.registry.get('nope')).toBeNull();
+    expect(t.store.reads).toBe(1);
+  });
+
+  it('shares one read between concurrent requests', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json(service(true)));
+    await Promise.all(Array.from({ length: 20 }, () => t.registry.get('s1')));
+    expect(t.store.reads).toBe(1);
+  });
+
+  it('rejects an invalid service.json with a clear 500, not a crash', async () => {
+    const t = await setup();
+    await t.inner.put('services/s1/service.json', json({ serviceId: 's1', mapping: { entries: [{ generation: 'a', proba: 0.5 }] } }));
+    await expect(t.registry.get('s1')).rejects.toMatchObject({ status: 500, errorType: 'SERVICE_CONFIG_INVALID' });
+  });
+});
