@@ -19,6 +19,8 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
   return (err, c) => {
     if (err instanceof ApiError) {
       if (err.status === 401) c.header('WWW-Authenticate', 'Basic realm="apinode", charset="UTF-8"');
+      // The unread rest of an oversized body would poison a kept-alive connection.
+      if (err.status === 413) c.header('Connection', 'close');
       if (err.status >= 500) log.warn(err.message, { requestId: c.get('requestId'), errorType: err.errorType, detail: err.detailedMessage });
       return c.json(err.toBody(), err.status);
     }

@@ -8,7 +8,8 @@ import { LruMap } from './lru-map.js';
 interface Entry {
   config: ServiceConfig | null;
   etag: string | undefined;
-  checkedAt: number;
+  /** When the store last answered for this service; undefined until it first has. */
+  checkedAt: number | undefined;
   pending: Promise<ServiceConfig | null> | undefined;
 }
 
@@ -36,9 +37,9 @@ export class ServiceRegistry {
 
   async get(serviceId: string): Promise<ServiceConfig | null> {
     const entry = this.entries.get(serviceId);
-    if (entry && this.opts.now() - entry.checkedAt < this.opts.ttlMs) return entry.config;
     if (entry?.pending) return entry.pending;
-    const base: Entry = entry ?? { config: null, etag: undefined, checkedAt: 0, pending: undefined };
+    if (entry?.checkedAt !== undefined && this.opts.now() - entry.checkedAt < this.opts.ttlMs) return entry.config;
+    const base: Entry = entry ?? { config: null, etag: undefined, checkedAt: undefined, pending: undefined };
     const pending = this.refresh(serviceId, base).finally(() => {
       base.pending = undefined;
     });

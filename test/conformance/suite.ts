@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadReference, referenceScore } from '../../examples/reference-scorer.js';
+import { fnv1a32 } from '../../src/services/dispatch.js';
+import { demoRecords } from '../support/demo-records.js';
+
+/**
+ * The HTTP conformance suite: one suite, run against every runtime (Node here; Workers and
+ * Lambda targets only say how to reach their built output). A target serves the demo service
+ * seeded from examples/demo with the given key and CONFORMANCE_ENV applied.
+ */
+export interface Target {
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export const DEMO_KEY = 'conformance-demo-key';
+export const CONFORMANCE_ENV = { APINODE_DEMO_KEY: DEMO_KEY, APINODE_MAX_BODY_BYTES: '1048576', APINODE_QUERY_LOG: 'off' };
+
+const auth = { Authorization: `Basic ${btoa(`${DEMO_KEY}:`)}` };
+const ENDPOINTS = ['penguin-species', 'flight-delayed', 'car-mpg'] as const;
+const records = demoRecords(40);
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function conformanceSuite(runtime: string, start: () => Promise<Target>): void {
+  describe(`HTTP conformance on ${runtime}`, () => {
+    let t: Target;
+    beforeAll(async () => {
+      t = await start();
+    });
+    afterAll(async () => t?.close());
+
+    const post = (path: string, body: unknown, headers: Record<string, string> = auth) =>
+      t.fetch(`/public/api/v1/demo/${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const expectError = async (res: Response, status: number, errorType: string) => {
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      const body = (await res.json()) as Json;
+      expect(body).toEqual({ errorType, message: expect.any(String), detailedMessage: expect.any(String) });
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+/); // no stack traces
+      return body;
+    };
+
+    it('answers /isAlive and /isAlive/', async () => {
+      expect((await t.fetch('/isAlive')).status).toBe(200);
+      expect((await t.fetch('/isAlive/')).status).toBe(200);
+    });
+
+    for (const gen of ['v1', 'v2']) {
+      for (const endpoint of ENDPOINTS) {
+        it(`scores ${endpoint} on ${gen} as the trained model computes it`, async () => {
+          const ref = loadReference(gen, endpoint);
+          const items = records[endpoint]!.map((features) => ({ features }));
+          const res = await post(`${endpoint}/predict-multi`, { items, dispatch: { forcedGeneration: gen } });
+          expect(res.status).toBe(200);
+          expect(res.headers.get('x-apinode-generation')).toBe(gen);
+          const body = (await res.json()) as Json;
+          expect(body.apiContext).toEqual({ serviceId: 'demo', endpointId: endpoint, serviceGeneration: gen });
+          expect(body.results).toHaveLength(items.length);
+          body.results.forEach((r: Json, i: number) => {
+            const want = referenceScore(ref, items[i]!.features);
+            expect(r.ignored).toBe(false);
+            if (typeof want.prediction === 'number') expect(Math.abs(r.prediction - want.prediction)).toBeLessThan(1e-3 * Math.max(1, Math.abs(want.prediction)));
+            else expect(r.prediction).toBe(want.prediction);
+            for (const [cls, p] of Object.entries(want.probas ?? {})) expect(Math.abs(r.probas[cls] - p)).toBeLessThan(1e-4);
+            if (want.probas) expect(r.probaPercentile).toBeGreaterThanOrEqual(1);
+          });
+        });
+      }
+    }
+
+    it('answers predict with result, timing in microseconds, apiContext and the DSS headers', async () => {
+      const features = records['flight-delayed']![3]!;
+      const res = await post('flight-delayed/predict', { features, dispatch: { forcedGeneration: 'v1' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('dss-api-version')).toBeTruthy();
+      expect(res.headers.get('dss-version')).toBeTruthy();
+      const body = (await res.json()) as Json;
+      const want = referenceScore(loadReference('v1', 'flight-delayed'), features);
+      expect(body.result.prediction).toBe(want.prediction);
+      expect(body.result.probaPercentile).toBeGreaterThanOrEqual(1);
+      expect(body.result.probaPercentile).toBeLessThanOrEqual(100);
+      for (const k of ['preProcessing', 'wait', 'enrich', 'preparation', 'prediction', 'postProcessing']) {
+        expect(Number.isInteger(body.timing[k]) && body.timing[k] >= 0).toBe(true);
+      }
+    });
+
+    it('reads JSON bodies without a Content-Type, as the DSS Python client sends them', async () => {
+      const features = records['car-mpg']![0]!;
+      const res = await t.fetch('/public/api/v1/demo/car-mpg/predict', {
+        method: 'POST',
+        headers: auth,
+        body: new Blob([JSON.stringify({ features, dispatch: { forcedGeneration: 'v1' } })]),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('dss-version')).toBeTruthy();
+      const res2 = await post('car-mpg/predict', JSON.stringify({ features }), { ...auth, 'Content-Type': 'text/plain' });
+      expect(res2.status).toBe(200);
+    });
+
+    it('answers predict-simple from query parameters', async () => {
+      const features = records['penguin-species']![5]!;
+      const qs = new URLSearchParams(Object.entries(features).filter(([, v]) => v != null).map(([k, v]) => [k, String(v)]));
+      const res = await t.fetch(`/public/api/v1/demo/penguin-species/predict-simple?${qs}`, { headers: auth });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Json;
+      const want = referenceScore(loadReference(body.apiContext.serviceGeneration, 'penguin-species'), features);
+      expect(body.result.prediction).toBe(want.prediction);
+    });
+
+    it('ignores an unusable record in predict-multi without failing the others', async () => {
+      const good = records['car-mpg']![1]!;
+      const res = await post('car-mpg/predict-multi', { items: [{ features: good }, { features: { ...good, weight_lbs: 'heavy' } }, { features: good }] });
+      expect(res.status).toBe(200);
+      const { results } = (await res.json()) as Json;
+      expect(results[0].ignored).toBe(false);
+      expect(results[1]).toEqual({ ignored: true, ignoreReason: expect.stringContaining('weight_lbs') });
+      expect(results[2].prediction).toBe(results[0].prediction);
+    });
+
+    it('answers 400 INVALID_RECORD when predict gets an unusable record', async () => {
+      await expectError(await post('car-mpg/predict', { features: { weight_lbs: 'heavy' } }), 400, 'INVALID_RECORD');
+    });
+
+    it('scores missing features as missing values, not errors', async () => {
+      const res = await post('penguin-species/predict', { features: { island: 'Dream' } });
+      expect(res.status).toBe(200);
+    });
+
+    it('answers 400 for malformed JSON and for a body that is not a prediction request', async () => {
+      await expectError(await post('car-mpg/predict', '{"features": '), 400, 'INVALID_JSON');
+      await expectError(await post('car-mpg/predict', ''), 400, 'INVALID_JSON');
+      await expectError(await post('car-mpg/predict', { rows: [] }), 400, 'INVALID_REQUEST');
+      await expectError(await post('car-mpg/predict-multi', { items: 'x' }), 400, 'INVALID_REQUEST');
+    });
+
+    it('answers 413 for a body over the limit', async () => {
+      const big = { items: Array.from({ length: 20_000 }, () => ({ features: records['car-mpg']![0]! })) };
+      await expectError(await post('car-mpg/predict-multi', big), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('answers 404 for an unknown service, endpoint, generation or route', async () => {
+      await expectError(await t.fetch('/public/api/v1/nope/x/predict', { method: 'POST', body: '{}' }), 404, 'SERVICE_NOT_FOUND');
+      await expectError(await post('nope/predict', { features: {} }), 404, 'ENDPOINT_NOT_FOUND');
+      await expectError(await post('car-mpg/predict', { features: {}, dispatch: { forcedGeneration: 'v9' } }), 404, 'GENERATION_NOT_FOUND');
+      await expectError(await t.fetch('/nothing-here'), 404, 'NOT_FOUND');
+    });
+
+    it('answers 401 without a key or with a wrong one, and accepts Bearer', async () => {
+      const features = records['car-mpg']![0]!;
+      const missing = await expectError(await post('car-mpg/predict', { features }, {}), 401, 'MISSING_CREDENTIALS');
+      expect(missing.message).toMatch(/API key/);
+      await expectError(await post('car-mpg/predict', { features }, { Authorization: `Basic ${btoa('wrong:')}` }), 401, 'INVALID_CREDENTIALS');
+      expect((await post('car-mpg/predict', { features }, { Authorization: `Bearer ${DEMO_KEY}` })).status).toBe(200);
+    });
+
+    it('keeps a dispatch key on the generation its FNV-1a bucket names', async () => {
+      const features = records['car-mpg']![2]!;
+      for (const key of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) {
+        const expected = fnv1a32(key) / 2 ** 32 < 0.7 ? 'v1' : 'v2';
+        for (let i = 0; i < 3; i++) {
+          const res = await post('car-mpg/predict', { features, dispatch: { dispatchKey: key } });
+          expect(((await res.json()) as Json).apiContext.serviceGeneration).toBe(expected);
+        }
+      }
+    });
+
+    it('splits traffic without a dispatch key between the mapped generations', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 60; i++) seen.add((await post('car-mpg/predict', { features: records['car-mpg']![0]! })).headers.get('x-apinode-generation')!);
+      expect(seen).toEqual(new Set(['v1', 'v2']));
+    });
+  });
+}
