@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Deps, AppEnv } from './api/env.js';
-import { commonHeaders, errorHandler, notFound, payloadTooLarge } from './api/http.js';
+import { commonHeaders, errorHandler, notFound } from './api/http.js';
 import { predictRoutes } from './api/predict-routes.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
@@ -53,7 +52,6 @@ export function createApp(ports: Ports, config: Config): App {
   app.get('/isAlive', (c) => c.text('OK'));
   app.get('/isAlive/', (c) => c.text('OK'));
 
-  app.use('/public/api/*', bodyLimit({ maxSize: config.maxBodyBytes, onError: payloadTooLarge(config.maxBodyBytes) }));
   app.route('/public/api/v1', predictRoutes(deps));
 
   return { app, deps };

@@ -14,10 +14,26 @@ export type Caller = string | null;
 export async function authenticate(service: ServiceConfig, authorization: string | undefined): Promise<Caller> {
   if (service.auth.method === 'PUBLIC') return null;
   if (!authorization) throw new ApiError(401, 'MISSING_CREDENTIALS', `Service "${service.serviceId}" requires an API key`, 'send the key as the Basic user name or as a Bearer token');
+  // Hashing costs a thread-pool round trip in Node's WebCrypto: remember accepted credentials
+  // per copy of the service config, so a key change or revocation takes effect with the config.
+  let accepted = acceptedByConfig.get(service);
+  const known = accepted?.get(authorization);
+  if (known !== undefined) return known;
+  const caller = await check(service, authorization);
+  if (!accepted) acceptedByConfig.set(service, (accepted = new Map()));
+  if (accepted.size >= MAX_ACCEPTED) accepted.clear();
+  accepted.set(authorization, caller);
+  return caller;
+}
+
+const acceptedByConfig = new WeakMap<ServiceConfig, Map<string, string>>();
+const MAX_ACCEPTED = 1024;
+
+async function check(service: ServiceConfig, authorization: string): Promise<string> {
   const key = extractKey(authorization);
   if (!key) throw new ApiError(401, 'INVALID_CREDENTIALS', 'The Authorization header is not Basic or Bearer credentials');
   const digest = await sha256(key);
-  let match: Caller = null;
+  let match: string | null = null;
   for (const stored of service.auth.keys) {
     // No early exit: the time taken does not depend on which key (if any) matched.
     if (equalDigests(digest, hexBytes(stored.hash.slice('sha256:'.length))) && match === null) match = stored.label;

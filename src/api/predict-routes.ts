@@ -17,7 +17,7 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
 
   app.post('/:serviceId/:endpointId/predict', async (c) => {
     const admitted = await admit(deps, c);
-    const body = await readJson(c, PredictRequest);
+    const body = await readJson(c, PredictRequest, deps.config.maxBodyBytes);
     refuseExplanations(body.explanations);
     const out = await score(deps, c, await bind(deps, admitted, body.dispatch), [body]);
     const result = out.results[0] as PredictionResult;
@@ -35,7 +35,7 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
 
   app.post('/:serviceId/:endpointId/predict-multi', async (c) => {
     const admitted = await admit(deps, c);
-    const body = await readJson(c, PredictMultiRequest);
+    const body = await readJson(c, PredictMultiRequest, deps.config.maxBodyBytes);
     refuseExplanations(body.explanations);
     const out = await score(deps, c, await bind(deps, admitted, body.dispatch), body.items);
     return reply(c, out.bound, { results: out.results, timing: out.timing, apiContext: apiContext(out.bound) });

@@ -114,3 +114,29 @@ describe('the query log', () => {
     expect(t.logged).toHaveLength(0);
   });
 });
+
+describe('request bodies', () => {
+  const stream = (text: string) =>
+    new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        const bytes = new TextEncoder().encode(text);
+        for (let i = 0; i < bytes.length; i += 1000) ctrl.enqueue(bytes.subarray(i, i + 1000));
+        ctrl.close();
+      },
+    });
+  const send = (t: Awaited<ReturnType<typeof setup>>, text: string) =>
+    t.app.request('/public/api/v1/demo/car-mpg/predict-multi', { method: 'POST', headers: auth, body: stream(text), duplex: 'half' } as RequestInit);
+
+  it('reads a chunked body without Content-Length', async () => {
+    const t = await setup();
+    const res = await send(t, JSON.stringify({ items: [{ features: records['car-mpg']![0]! }] }));
+    expect(res.status).toBe(200);
+  });
+
+  it('cuts a chunked body off at the limit with 413', async () => {
+    const t = await setup({ APINODE_MAX_BODY_BYTES: '5000' });
+    const res = await send(t, JSON.stringify({ items: Array.from({ length: 200 }, () => ({ features: records['car-mpg']![0]! })) }));
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as Json).errorType).toBe('PAYLOAD_TOO_LARGE');
+  });
+});

@@ -6,7 +6,7 @@ const DATA = fileURLToPath(new URL('../../node_modules/vega-datasets/data/', imp
 const data = (name: string) => JSON.parse(readFileSync(DATA + name, 'utf8')) as Record<string, unknown>[];
 
 /** Every k-th row, so the sample spans the whole file (and its missing values). */
-const spread = <T>(rows: T[], n: number) => rows.filter((_, i) => i % Math.floor(rows.length / n) === 0).slice(0, n);
+const spread = <T>(rows: T[], n: number) => rows.filter((_, i) => i % Math.max(1, Math.floor(rows.length / n)) === 0).slice(0, n);
 
 export function demoRecords(n = 40): Record<string, Record<string, unknown>[]> {
   return {
