@@ -69,6 +69,22 @@ export function conformanceSuite(runtime: string, start: () => Promise<Target>):
       }
     }
 
+    it('assigns penguins to the clusters the trained k-means computes (STD_CLUSTERING)', async () => {
+      const ref = loadReference('v2', 'penguin-clusters');
+      const items = records['penguin-species']!.map((features) => ({ features }));
+      const res = await post('penguin-clusters/predict-multi', { items, dispatch: { forcedGeneration: 'v2' } });
+      expect(res.status).toBe(200);
+      const { results } = (await res.json()) as Json;
+      const clusters = new Set<string>();
+      results.forEach((r: Json, i: number) => {
+        const want = referenceScore(ref, items[i]!.features);
+        if (r.ignored) return expect(want.cluster).toBeUndefined();
+        expect(r.cluster).toBe(want.cluster);
+        clusters.add(r.cluster);
+      });
+      expect(clusters.size).toBeGreaterThan(1);
+    });
+
     it('answers predict with result, timing in microseconds, apiContext and the DSS headers', async () => {
       const features = records['flight-delayed']![3]!;
       const res = await post('flight-delayed/predict', { features, dispatch: { forcedGeneration: 'v1' } });
