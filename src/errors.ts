@@ -37,3 +37,10 @@ export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
 export function describe(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
+
+/** Schema issues (zod's shape) as one line, for detailedMessage. */
+export const formatIssues = (issues: readonly { path: PropertyKey[]; message: string }[]): string =>
+  issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');

@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono';
 import type { ZodType } from 'zod';
 import { DSS_API_VERSION, DSS_VERSION } from '@apinode/protocol';
-import { ApiError, describe } from '../errors.js';
+import { ApiError, describe, formatIssues } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AppEnv } from './env.js';
 
@@ -59,8 +59,8 @@ export async function readJson<T>(c: Context, schema: ZodType<T>, maxBytes: numb
 export function validate<T>(schema: ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.slice(0, 10).map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
-  throw ApiError.badRequest('INVALID_REQUEST', `The request does not match the API: ${issues[0] ?? 'invalid'}`, issues.join('; '));
+  const detail = formatIssues(parsed.error.issues);
+  throw ApiError.badRequest('INVALID_REQUEST', `The request does not match the API: ${detail.split('; ')[0]}`, detail);
 }
 
 const tooLarge = (max: number) =>

@@ -5,6 +5,7 @@ import { PredictionModel } from '../inference/prediction-model.js';
 import { ResourceCache, type Lease } from '../inference/resource-cache.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { parseStoredJson } from '../storage/stored-json.js';
 import { LruMap } from './lru-map.js';
 
 /** A committed generation's manifest, indexed for the request path. */
@@ -78,19 +79,9 @@ export class Generations {
 }
 
 export function parseGeneration(serviceId: string, gen: string, body: Uint8Array): Generation {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest of generation "${gen}" is not valid JSON`);
+  const manifest = parseStoredJson(body, Manifest, `The manifest of generation "${gen}"`, 'GENERATION_BROKEN');
+  if (manifest.generation !== gen) {
+    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest in folder "${gen}" says it is generation "${manifest.generation}"`);
   }
-  const parsed = Manifest.safeParse(json);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest of generation "${gen}" is invalid`, why);
-  }
-  if (parsed.data.generation !== gen) {
-    throw new ApiError(500, 'GENERATION_BROKEN', `The manifest in folder "${gen}" says it is generation "${parsed.data.generation}"`);
-  }
-  return { serviceId, id: gen, manifest: parsed.data, endpoints: new Map(parsed.data.endpoints.map((e) => [e.id, e])) };
+  return { serviceId, id: gen, manifest, endpoints: new Map(manifest.endpoints.map((e) => [e.id, e])) };
 }

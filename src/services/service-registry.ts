@@ -3,6 +3,7 @@ import { ApiError, describe } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { layout } from '../storage/layout.js';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/object-store.js';
+import { parseStoredJson } from '../storage/stored-json.js';
 import { LruMap } from './lru-map.js';
 
 interface Entry {
@@ -79,16 +80,8 @@ export class ServiceRegistry {
 }
 
 function parseServiceConfig(serviceId: string, body: Uint8Array): ServiceConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `The configuration of service "${serviceId}" is not valid JSON`);
-  }
-  const parsed = ServiceConfig.safeParse(json);
-  if (!parsed.success || parsed.data.serviceId !== serviceId) {
-    const why = parsed.success ? `serviceId is "${parsed.data.serviceId}"` : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `The configuration of service "${serviceId}" is invalid`, why);
-  }
-  return parsed.data;
+  const what = `The configuration of service "${serviceId}"`;
+  const config = parseStoredJson(body, ServiceConfig, what, 'SERVICE_CONFIG_INVALID');
+  if (config.serviceId !== serviceId) throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `${what} is invalid`, `serviceId is "${config.serviceId}"`);
+  return config;
 }
