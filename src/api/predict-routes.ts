@@ -19,18 +19,12 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
     const admitted = await admit(deps, c);
     const body = await readJson(c, PredictRequest, deps.config.maxBodyBytes);
     refuseExplanations(body.explanations);
-    const out = await score(deps, c, await bind(deps, admitted, body.dispatch), [body]);
-    const result = out.results[0] as PredictionResult;
-    if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
-    return reply(c, out.bound, { result, timing: out.timing, apiContext: apiContext(out.bound) });
+    return single(c, await score(deps, c, await bind(deps, admitted, body.dispatch), [body]));
   });
 
   app.get('/:serviceId/:endpointId/predict-simple', async (c) => {
     const admitted = await admit(deps, c);
-    const out = await score(deps, c, await bind(deps, admitted, null), [{ features: c.req.query() }]);
-    const result = out.results[0] as PredictionResult;
-    if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
-    return reply(c, out.bound, { result, timing: out.timing, apiContext: apiContext(out.bound) });
+    return single(c, await score(deps, c, await bind(deps, admitted, null), [{ features: c.req.query() }]));
   });
 
   app.post('/:serviceId/:endpointId/predict-multi', async (c) => {
@@ -38,7 +32,7 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
     const body = await readJson(c, PredictMultiRequest, deps.config.maxBodyBytes);
     refuseExplanations(body.explanations);
     const out = await score(deps, c, await bind(deps, admitted, body.dispatch), body.items);
-    return reply(c, out.bound, { results: out.results, timing: out.timing, apiContext: apiContext(out.bound) });
+    return c.json({ results: out.results, timing: out.timing, apiContext: apiContext(out.bound) });
   });
 
   return app;
@@ -49,13 +43,16 @@ function refuseExplanations(e: { enabled?: boolean | null | undefined } | null |
   if (e?.enabled === true) throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This node does not compute explanations yet', 'send explanations.enabled false or null');
 }
 
-function reply(c: Context<AppEnv>, b: Bound, body: object): Response {
-  c.header('X-Apinode-Generation', b.generation.id);
-  return c.json(body);
+/** predict and predict-simple answer one result, or 400 when their one record is unusable. */
+function single(c: Context<AppEnv>, out: Awaited<ReturnType<typeof score>>): Response {
+  const result = out.results[0] as PredictionResult;
+  if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
+  return c.json({ result, timing: out.timing, apiContext: apiContext(out.bound) });
 }
 
 /** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
 async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[]) {
+  c.header('X-Apinode-Generation', bound.generation.id);
   const waitFrom = performance.now();
   const preProcessing = since(c.get('startedAt'));
   const lease = await deps.generations.model(bound.generation, bound.endpoint);
