@@ -69,6 +69,17 @@ export class Generations {
     });
   }
 
+  /**
+   * Loads a committed generation and every endpoint's model now (Lambda init, admin preload),
+   * so the first request does not pay for it. Throws 404 when the generation is not committed.
+   */
+  async preload(serviceId: string, gen: string): Promise<Generation> {
+    const generation = await this.get(serviceId, gen);
+    if (!generation) throw ApiError.notFound('GENERATION_NOT_FOUND', `Generation "${gen}" of service "${serviceId}" is not committed`);
+    for (const spec of generation.endpoints.values()) (await this.model(generation, spec)).release();
+    return generation;
+  }
+
   private async read(serviceId: string, gen: string): Promise<Generation | null> {
     const obj = await this.store.get(layout.manifest(serviceId, gen));
     if (!obj) return null;

@@ -140,3 +140,12 @@ describe('request bodies', () => {
     expect(((await res.json()) as Json).errorType).toBe('PAYLOAD_TOO_LARGE');
   });
 });
+
+describe('preloading', () => {
+  it('loads every model of a generation before the first request', async () => {
+    const t = await setup();
+    await t.deps.generations.preload('demo', 'v2');
+    expect(t.deps.generations.models.size).toBe(4);
+    await expect(t.deps.generations.preload('demo', 'v9')).rejects.toMatchObject({ status: 404 });
+  });
+});
