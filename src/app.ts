@@ -1,10 +1,12 @@
 import { Hono } from 'hono';
 import type { Deps, AppEnv } from './api/env.js';
-import { commonHeaders, errorHandler, notFound } from './api/http.js';
+import { adminRoutes } from './api/admin-routes.js';
+import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http.js';
 import { predictRoutes } from './api/predict-routes.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
 import type { Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
 import type { QueryLogSink } from './observability/query-log.js';
 import { Generations } from './services/generations.js';
 import { ServiceRegistry } from './services/service-registry.js';
@@ -35,6 +37,7 @@ export function createApp(ports: Ports, config: Config): App {
     config,
     log: ports.log,
     random: ports.random ?? Math.random,
+    metrics: new Metrics(),
     background: ports.background ?? ((p) => void p.catch(() => undefined)),
     queryLog: config.queryLog === 'off' ? null : ports.queryLog,
     registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
@@ -52,7 +55,11 @@ export function createApp(ports: Ports, config: Config): App {
   app.get('/isAlive', (c) => c.text('OK'));
   app.get('/isAlive/', (c) => c.text('OK'));
 
+  app.use('/public/api/*', recordMetrics(deps.metrics));
   app.route('/public/api/v1', predictRoutes(deps));
+
+  // Mounted only where the deployment enables it (the admin function, or a local node).
+  if (config.admin) app.route('/admin/api', adminRoutes(deps, ports.store, ports.models));
 
   return { app, deps };
 }

@@ -8,6 +8,9 @@ const Schema = z.object({
   APINODE_MODEL_CACHE_BYTES: int(512 * 1024 * 1024, 1),
   APINODE_MANIFEST_CACHE_ENTRIES: int(256, 1),
   APINODE_QUERY_LOG: z.enum(['stdout', 'off']).default('stdout'),
+  APINODE_ADMIN: z.enum(['on', 'off']).default('off'),
+  APINODE_ADMIN_KEY: z.string().min(16, 'use at least 16 characters').optional(),
+  APINODE_MAX_IMPORT_BYTES: int(256 * 1024 * 1024, 1),
 });
 
 /** Node configuration: one typed object, parsed once at start-up from APINODE_* variables. */
@@ -19,6 +22,12 @@ export interface Config {
   readonly modelCacheBytes: number;
   readonly manifestCacheEntries: number;
   readonly queryLog: 'stdout' | 'off';
+  /** Mount the admin API (/admin/api). */
+  readonly admin: boolean;
+  /** A bootstrap admin key, accepted besides admin/keys.json; never stored. */
+  readonly adminKey: string | undefined;
+  /** Largest generation archive the admin API accepts, packed and unpacked. */
+  readonly maxImportBytes: number;
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
@@ -35,5 +44,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     modelCacheBytes: c.APINODE_MODEL_CACHE_BYTES,
     manifestCacheEntries: c.APINODE_MANIFEST_CACHE_ENTRIES,
     queryLog: c.APINODE_QUERY_LOG,
+    admin: c.APINODE_ADMIN === 'on',
+    adminKey: c.APINODE_ADMIN_KEY,
+    maxImportBytes: c.APINODE_MAX_IMPORT_BYTES,
   };
 }

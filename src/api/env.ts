@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { QueryLogSink } from '../observability/query-log.js';
 import type { Generations } from '../services/generations.js';
 import type { ServiceRegistry } from '../services/service-registry.js';
@@ -12,6 +13,7 @@ export interface Deps {
   readonly queryLog: QueryLogSink | null;
   readonly log: Logger;
   readonly random: () => number;
+  readonly metrics: Metrics;
   /** Runs background work without delaying the answer (waitUntil on Workers). */
   readonly background: (p: Promise<unknown>) => void;
 }
@@ -21,6 +23,10 @@ export interface Vars {
   requestId: string;
   /** performance.now() when the request reached the app. */
   startedAt: number;
+  /** Set once known, for metrics: the generation that answered, records scored, the error. */
+  generation?: string;
+  records?: number;
+  errorType?: string;
 }
 
 export type AppEnv = { Variables: Vars };

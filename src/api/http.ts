@@ -3,6 +3,7 @@ import type { ZodType } from 'zod';
 import { DSS_API_VERSION, DSS_VERSION } from '@apinode/protocol';
 import { ApiError, describe, formatIssues } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AppEnv } from './env.js';
 
 /**
@@ -23,6 +24,7 @@ export const commonHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
 export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
   return (err, c) => {
     if (err instanceof ApiError) {
+      c.set('errorType', err.errorType);
       if (err.status === 401) c.header('WWW-Authenticate', 'Basic realm="apinode", charset="UTF-8"');
       // The unread rest of an oversized body would poison a kept-alive connection.
       if (err.status === 413) c.header('Connection', 'close');
@@ -31,14 +33,28 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
     }
     // A bug: log everything, tell the client nothing but the request id to quote.
     const requestId = c.get('requestId');
+    c.set('errorType', 'INTERNAL_ERROR');
     log.error('unhandled error', { requestId, path: c.req.path, error: describe(err), stack: (err as Error).stack });
     const body = new ApiError(500, 'INTERNAL_ERROR', 'Internal error', `request id ${requestId}`).toBody();
     return c.json(body, 500);
   };
 }
 
-export const notFound: NotFoundHandler<AppEnv> = (c) =>
-  c.json(new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`).toBody(), 404);
+export const notFound: NotFoundHandler<AppEnv> = (c) => {
+  c.set('errorType', 'NOT_FOUND');
+  return c.json(new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`).toBody(), 404);
+};
+
+/** Counts every user-API request under its service, endpoint and generation. */
+export function recordMetrics(metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    // /public/api/v1/{service}/{endpoint}/{action}
+    const [, , , , serviceId = '-', endpointId = '-'] = c.req.path.split('/');
+    const ms = performance.now() - c.get('startedAt');
+    metrics.record(serviceId, endpointId, c.get('generation') ?? '-', ms, c.get('records') ?? 0, c.get('errorType'));
+  };
+}
 
 /**
  * The request body as JSON, whatever the Content-Type (the official DSS Python client sends
@@ -78,8 +94,22 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
     if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
     return c.req.text();
   }
+  return new TextDecoder().decode(await readStream(c, maxBytes));
+}
+
+/** The raw body (archives), at most maxBytes. */
+export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && !c.req.header('transfer-encoding')) {
+    if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
+    return new Uint8Array(await c.req.arrayBuffer());
+  }
+  return readStream(c, maxBytes);
+}
+
+async function readStream(c: Context, maxBytes: number): Promise<Uint8Array> {
   const body = c.req.raw.body;
-  if (!body) return '';
+  if (!body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
@@ -96,7 +126,7 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
   const all = new Uint8Array(size);
   let at = 0;
   for (const ch of chunks) all.set(ch, (at += ch.byteLength) - ch.byteLength);
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 /** Microseconds since t (a performance.now() reading). */

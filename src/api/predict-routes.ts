@@ -53,6 +53,8 @@ function single(c: Context<AppEnv>, out: Awaited<ReturnType<typeof score>>): Res
 /** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
 async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[]) {
   c.header('X-Apinode-Generation', bound.generation.id);
+  c.set('generation', bound.generation.id);
+  c.set('records', items.length);
   const waitFrom = performance.now();
   const preProcessing = since(c.get('startedAt'));
   const lease = await deps.generations.model(bound.generation, bound.endpoint);

@@ -69,6 +69,12 @@ export class Generations {
     });
   }
 
+  /** Drops what this instance holds of a service (after it was deleted). */
+  forget(serviceId: string): void {
+    this.models.evictPrefix(`${serviceId}/`);
+    this.manifests.deleteWhere((key) => key.startsWith(`${serviceId}/`));
+  }
+
   /**
    * Loads a committed generation and every endpoint's model now (Lambda init, admin preload),
    * so the first request does not pay for it. Throws 404 when the generation is not committed.

@@ -26,6 +26,10 @@ export class LruMap<K, V> {
     this.map.delete(key);
   }
 
+  deleteWhere(test: (key: K) => boolean): void {
+    for (const key of [...this.map.keys()]) if (test(key)) this.map.delete(key);
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './manifest.js';
 export * from './service.js';
 export * from './wire.js';
+export * from './admin.js';

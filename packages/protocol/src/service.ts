@@ -25,10 +25,28 @@ export const StoredKey = z.object({
 });
 export type StoredKey = z.infer<typeof StoredKey>;
 
-export const ServiceAuth = z.object({
-  method: z.enum(['PUBLIC', 'API_KEYS']),
-  keys: z.array(StoredKey).default([]),
+/** OAuth2: a Bearer JWT signed by the issuer's keys (JWKS), for this audience, not expired. */
+export const OAuth2Settings = z.object({
+  issuer: z.string().min(1),
+  /** @default - "<issuer>/.well-known/jwks.json" */
+  jwksUri: z.url().optional(),
+  audience: z.string().min(1),
+  /** A scope the token must carry (in "scope" or "scp"); a valid token without it is 403. */
+  requiredScope: z.string().min(1).optional(),
 });
+export type OAuth2Settings = z.infer<typeof OAuth2Settings>;
+
+export const AuthMethod = z.enum(['PUBLIC', 'API_KEYS', 'OAUTH2']);
+export type AuthMethod = z.infer<typeof AuthMethod>;
+
+export const ServiceAuth = z
+  .object({
+    method: AuthMethod,
+    keys: z.array(StoredKey).default([]),
+    oauth2: OAuth2Settings.optional(),
+  })
+  .refine((a) => a.method !== 'OAUTH2' || a.oauth2, { message: 'OAUTH2 needs "oauth2" settings', path: ['oauth2'] });
+export type ServiceAuth = z.infer<typeof ServiceAuth>;
 
 export const ServiceConfig = z.object({
   serviceId: Id,

@@ -1,0 +1,87 @@
+import type { MetricsSnapshot } from '@apinode/protocol';
+
+/** Upper bounds of the latency buckets, in milliseconds. */
+const BOUNDS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+/** Distinct (service, endpoint, generation) series kept; the rest count under "(other)". */
+const MAX_SERIES = 5000;
+
+interface Series {
+  serviceId: string;
+  endpointId: string;
+  generation: string;
+  requests: number;
+  records: number;
+  errors: Record<string, number>;
+  count: number;
+  sumMs: number;
+  buckets: number[];
+}
+
+/** Per-instance counters and latency histograms per service/endpoint/generation. */
+export class Metrics {
+  private readonly since = new Date().toISOString();
+  private readonly series = new Map<string, Series>();
+  private readonly errors: Record<string, number> = {};
+
+  record(serviceId: string, endpointId: string, generation: string, ms: number, records: number, errorType: string | undefined): void {
+    let key = `${serviceId}\u0000${endpointId}\u0000${generation}`;
+    if (!this.series.has(key) && this.series.size >= MAX_SERIES) [serviceId, endpointId, generation, key] = ['(other)', '(other)', '(other)', '(other)'];
+    let s = this.series.get(key);
+    if (!s) {
+      s = { serviceId, endpointId, generation, requests: 0, records: 0, errors: {}, count: 0, sumMs: 0, buckets: BOUNDS_MS.map(() => 0) };
+      this.series.set(key, s);
+    }
+    s.requests++;
+    s.records += records;
+    s.count++;
+    s.sumMs += ms;
+    const b = BOUNDS_MS.findIndex((bound) => ms <= bound);
+    if (b !== -1) s.buckets[b]!++;
+    if (errorType) {
+      s.errors[errorType] = (s.errors[errorType] ?? 0) + 1;
+      this.errors[errorType] = (this.errors[errorType] ?? 0) + 1;
+    }
+  }
+
+  snapshot(): MetricsSnapshot {
+    return {
+      since: this.since,
+      endpoints: [...this.series.values()].map((s) => ({
+        serviceId: s.serviceId,
+        endpointId: s.endpointId,
+        generation: s.generation,
+        requests: s.requests,
+        records: s.records,
+        errors: { ...s.errors },
+        latency: { count: s.count, sumMs: round(s.sumMs), buckets: Object.fromEntries(cumulative(s.buckets).map((n, i) => [String(BOUNDS_MS[i]), n])) },
+      })),
+      errors: { ...this.errors },
+    };
+  }
+
+  /** Prometheus text exposition format 0.0.4. */
+  prometheus(): string {
+    const lines = [
+      '# HELP apinode_requests_total Requests per endpoint and generation.',
+      '# TYPE apinode_requests_total counter',
+    ];
+    const labels = (s: Series) => `service="${esc(s.serviceId)}",endpoint="${esc(s.endpointId)}",generation="${esc(s.generation)}"`;
+    for (const s of this.series.values()) lines.push(`apinode_requests_total{${labels(s)}} ${s.requests}`);
+    lines.push('# HELP apinode_records_total Records scored.', '# TYPE apinode_records_total counter');
+    for (const s of this.series.values()) lines.push(`apinode_records_total{${labels(s)}} ${s.records}`);
+    lines.push('# HELP apinode_errors_total Errors by errorType.', '# TYPE apinode_errors_total counter');
+    for (const s of this.series.values()) for (const [t, n] of Object.entries(s.errors)) lines.push(`apinode_errors_total{${labels(s)},error_type="${esc(t)}"} ${n}`);
+    lines.push('# HELP apinode_request_duration_seconds Request latency.', '# TYPE apinode_request_duration_seconds histogram');
+    for (const s of this.series.values()) {
+      cumulative(s.buckets).forEach((n, i) => lines.push(`apinode_request_duration_seconds_bucket{${labels(s)},le="${(BOUNDS_MS[i] as number) / 1000}"} ${n}`));
+      lines.push(`apinode_request_duration_seconds_bucket{${labels(s)},le="+Inf"} ${s.count}`);
+      lines.push(`apinode_request_duration_seconds_sum{${labels(s)}} ${s.sumMs / 1000}`);
+      lines.push(`apinode_request_duration_seconds_count{${labels(s)}} ${s.count}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+const cumulative = (xs: number[]) => xs.map(((sum) => (x: number) => (sum += x))(0));
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

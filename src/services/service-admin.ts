@@ -1,0 +1,171 @@
+import {
+  ServiceConfig,
+  type AuthMethod,
+  type CreatedKey,
+  type GenerationInfo,
+  type KeyInfo,
+  type Mapping,
+  type OAuth2Settings,
+  type ServiceStatus,
+  type StoredKey,
+} from '@apinode/protocol';
+import { hashKey } from '../api/auth.js';
+import { ApiError } from '../errors.js';
+import { layout } from '../storage/layout.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { parseStoredJson } from '../storage/stored-json.js';
+import { mappedGenerations } from './dispatch.js';
+import type { Generations } from './generations.js';
+import type { ServiceRegistry } from './service-registry.js';
+
+const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
+
+/** A random key: 32 bytes, base64url (Web Crypto, so it runs on every runtime). */
+export function newKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export const keyInfo = (k: StoredKey): KeyInfo => ({ label: k.label, createdAt: k.createdAt, hashPrefix: k.hash.slice(7, 15) });
+
+/**
+ * Service state changes, straight on the object store: read service.json fresh (never the
+ * cached copy), change it, write it back, and drop this instance's cached copy. Other
+ * instances see the change within their config TTL.
+ */
+export class ServiceAdmin {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly registry: ServiceRegistry,
+    private readonly generations: Generations,
+  ) {}
+
+  async list(): Promise<ServiceStatus[]> {
+    const keys = await this.store.list('services/');
+    const ids = keys.filter((k) => /^services\/[^/]+\/service\.json$/.test(k)).map((k) => k.split('/')[1] as string);
+    return Promise.all(ids.map(async (id) => status(await this.read(id))));
+  }
+
+  async status(serviceId: string): Promise<ServiceStatus> {
+    return status(await this.read(serviceId));
+  }
+
+  async create(serviceId: string, method: AuthMethod = 'API_KEYS'): Promise<ServiceStatus> {
+    if (await this.store.get(layout.service(serviceId))) throw new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`);
+    if (method === 'OAUTH2') throw ApiError.badRequest('INVALID_REQUEST', 'Create the service, then set OAUTH2 with its issuer and audience (setAuth)');
+    // A new service serves nothing until a mapping is set (setting one enables it).
+    const config: ServiceConfig = { serviceId, enabled: false, auth: { method, keys: [] } };
+    await this.write(config);
+    return status(config);
+  }
+
+  async delete(serviceId: string): Promise<void> {
+    await this.read(serviceId);
+    // service.json first: the service disappears before its generations do.
+    await this.store.delete(layout.service(serviceId));
+    for (const key of await this.store.list(`services/${serviceId}/`)) await this.store.delete(key);
+    this.registry.invalidate(serviceId);
+    this.generations.forget(serviceId);
+  }
+
+  async setEnabled(serviceId: string, enabled: boolean): Promise<ServiceStatus> {
+    const config = await this.read(serviceId);
+    if (enabled && !config.mapping) throw new ApiError(409, 'SERVICE_NOT_MAPPED', `Service "${serviceId}" has no mapping: set one (it enables the service)`);
+    return status(await this.write({ ...config, enabled }));
+  }
+
+  /** Validated: every generation committed, probas summing to 1 (schema). Enables the service. */
+  async setMapping(serviceId: string, mapping: Mapping): Promise<ServiceStatus> {
+    const config = await this.read(serviceId);
+    const committed = new Set((await this.listGenerations(serviceId)).map((g) => g.generation));
+    const missing = mappedGenerations(mapping).filter((g) => !committed.has(g));
+    if (missing.length) {
+      throw new ApiError(409, 'GENERATION_NOT_COMMITTED', `The mapping names generations that are not committed: ${missing.join(', ')}`, `committed: ${[...committed].join(', ') || 'none'}`);
+    }
+    return status(await this.write({ ...config, mapping, enabled: true }));
+  }
+
+  switchTo(serviceId: string, generation: string): Promise<ServiceStatus> {
+    return this.setMapping(serviceId, { mode: 'SINGLE_GENERATION', generation });
+  }
+
+  /** The most recent generation by createdAt (ties broken by id). */
+  async switchToNewest(serviceId: string): Promise<ServiceStatus> {
+    const gens = await this.listGenerations(serviceId);
+    const newest = gens.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.generation.localeCompare(b.generation)).at(-1);
+    if (!newest) throw new ApiError(409, 'NO_GENERATION', `Service "${serviceId}" has no committed generation`);
+    return this.switchTo(serviceId, newest.generation);
+  }
+
+  /** Committed generations (those with a manifest), oldest first. */
+  async listGenerations(serviceId: string): Promise<GenerationInfo[]> {
+    const config = await this.read(serviceId);
+    const probas = new Map<string, number>();
+    if (config.mapping?.mode === 'SINGLE_GENERATION') probas.set(config.mapping.generation, 1);
+    else for (const e of config.mapping?.entries ?? []) probas.set(e.generation, (probas.get(e.generation) ?? 0) + e.proba);
+    const manifests = (await this.store.list(layout.generationsPrefix(serviceId))).filter((k) => /\/generations\/[^/]+\/manifest\.json$/.test(k));
+    const infos: GenerationInfo[] = [];
+    for (const key of manifests) {
+      const gen = key.split('/')[3] as string;
+      const g = await this.generations.get(serviceId, gen);
+      if (!g) continue;
+      infos.push({
+        generation: gen,
+        createdAt: g.manifest.createdAt,
+        ...(g.manifest.description ? { description: g.manifest.description } : {}),
+        endpoints: g.manifest.endpoints.map((e) => ({ id: e.id, type: e.type })),
+        proba: probas.get(gen) ?? 0,
+      });
+    }
+    return infos.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async setAuth(serviceId: string, method: AuthMethod, oauth2?: OAuth2Settings): Promise<ServiceStatus> {
+    const config = await this.read(serviceId);
+    if (method === 'OAUTH2' && !oauth2) throw ApiError.badRequest('INVALID_REQUEST', 'OAUTH2 needs "oauth2": {issuer, audience, jwksUri?, requiredScope?}');
+    return status(await this.write({ ...config, auth: { method, keys: config.auth.keys, ...(oauth2 ? { oauth2 } : {}) } }));
+  }
+
+  async addKey(serviceId: string, label?: string, key: string = newKey()): Promise<CreatedKey> {
+    const config = await this.read(serviceId);
+    const name = label ?? `key-${config.auth.keys.length + 1}`;
+    if (config.auth.keys.some((k) => k.label === name)) throw new ApiError(409, 'KEY_EXISTS', `Service "${serviceId}" already has a key labelled "${name}"`);
+    const createdAt = new Date().toISOString();
+    await this.write({ ...config, auth: { ...config.auth, keys: [...config.auth.keys, { label: name, hash: await hashKey(key), createdAt }] } });
+    return { key, label: name, createdAt };
+  }
+
+  async listKeys(serviceId: string): Promise<KeyInfo[]> {
+    return (await this.read(serviceId)).auth.keys.map(keyInfo);
+  }
+
+  /** Revokes by label (or by the key itself, as DSS clients do). */
+  async revokeKey(serviceId: string, labelOrKey: string): Promise<void> {
+    const config = await this.read(serviceId);
+    const hash = await hashKey(labelOrKey);
+    const keys = config.auth.keys.filter((k) => k.label !== labelOrKey && k.hash !== hash);
+    if (keys.length === config.auth.keys.length) throw ApiError.notFound('KEY_NOT_FOUND', `Service "${serviceId}" has no key "${labelOrKey}"`);
+    await this.write({ ...config, auth: { ...config.auth, keys } });
+  }
+
+  private async read(serviceId: string): Promise<ServiceConfig> {
+    const obj = await this.store.get(layout.service(serviceId));
+    if (!obj) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
+    return parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
+  }
+
+  private async write(config: ServiceConfig): Promise<ServiceConfig> {
+    await this.store.put(layout.service(config.serviceId), encode(config));
+    this.registry.invalidate(config.serviceId);
+    return config;
+  }
+}
+
+function status(c: ServiceConfig): ServiceStatus {
+  return {
+    serviceId: c.serviceId,
+    enabled: c.enabled,
+    auth: { method: c.auth.method, keys: c.auth.keys.length, ...(c.auth.oauth2 ? { oauth2: c.auth.oauth2 } : {}) },
+    mapping: c.mapping ?? null,
+  };
+}
