@@ -1,0 +1,58 @@
+import { ApiNodeError } from '@apinode/client';
+import { ApiError } from '../../../src/errors.js';
+
+/** A mistake of the user's: shown as one line and a hint, exit code 1, never a stack. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Out {
+  json: boolean;
+  /** Human text, or the value as JSON with --json. */
+  result(value: unknown, human: () => string): void;
+}
+
+export const output = (json: boolean): Out => ({
+  json,
+  result(value, human) {
+    process.stdout.write((json ? JSON.stringify(value, null, 2) : human()) + '\n');
+  },
+});
+
+const HINTS: Record<string, string> = {
+  UNREACHABLE: 'is the node running? check --url (or APINODE_URL)',
+  MISSING_CREDENTIALS: 'pass --admin-key or set APINODE_ADMIN_KEY',
+  INVALID_CREDENTIALS: 'check --admin-key (or APINODE_ADMIN_KEY); service keys do not open the admin API',
+  SERVICE_NOT_FOUND: 'list services with: apinode-admin service list',
+  SERVICE_EXISTS: 'pick another id, or delete the service first',
+  GENERATION_EXISTS: 'generations are immutable: give the new one another "generation" id in manifest.json',
+  GENERATION_NOT_COMMITTED: 'list generations with: apinode-admin generation list <service>',
+  INVALID_GENERATION: 'fix the problems above; apinode-admin generation validate <folder> checks without uploading',
+  NOT_FOUND: 'is the admin API enabled on this node? (APINODE_ADMIN=on)',
+};
+
+/** Prints an error the way a person needs it and returns the exit code. */
+export function report(e: unknown): number {
+  // Local work (validate, build, bucket mode) fails with the node's own error type.
+  if (e instanceof ApiError) e = new ApiNodeError(e.status, e.errorType, e.message, e.detailedMessage);
+  if (e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+    return 1;
+  }
+  if (e instanceof ApiNodeError) {
+    process.stderr.write(`error: ${e.message} (${e.errorType}, HTTP ${e.status || 'none'})\n`);
+    if (e.detailedMessage && e.detailedMessage !== e.message && e.detailedMessage.includes('\n')) {
+      for (const line of e.detailedMessage.split('\n')) process.stderr.write(`  - ${line}\n`);
+    }
+    const hint = HINTS[e.errorType];
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
+    return e.status >= 500 || e.status === 0 ? 2 : 1;
+  }
+  process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+  return 2;
+}

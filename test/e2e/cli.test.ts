@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, type NodeServer } from '../../src/runtime/node.js';
+import { DEMO_GENERATIONS } from '../support/demo-archive.js';
+
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/apinode-admin.mjs', import.meta.url));
+const ADMIN = 'cli-test-admin-key-0123456789';
+
+/** Runs the real apinode-admin binary; never throws, answers exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, APINODE_CLI_AUDIT: 'off', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('apinode-admin against a running node', () => {
+  let node: NodeServer;
+  let target: string[];
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'apinode-cli-node-'));
+    node = await start({ PORT: '0', APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: 'cli-demo-key', APINODE_QUERY_LOG: 'off', APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0' });
+    target = ['--url', node.url, '--admin-key', ADMIN];
+  });
+  afterAll(() => node?.close());
+
+  it('creates a service, pushes a generation folder, maps it and serves it', async () => {
+    expect((await cli(['service', 'create', 'cli-svc', '--auth', 'PUBLIC', ...target])).code).toBe(0);
+    const push = await cli(['generation', 'push', join(DEMO_GENERATIONS, 'v1'), '--service', 'cli-svc', '--json', ...target]);
+    expect(push.code).toBe(0);
+    expect(JSON.parse(push.stdout)).toMatchObject({ serviceId: 'cli-svc', generation: 'v1', examplesChecked: 9 });
+    expect((await cli(['mapping', 'switch', 'cli-svc', 'v1', ...target])).stdout).toMatch(/all traffic to v1/);
+    const res = await fetch(`${node.url}/public/api/v1/cli-svc/car-mpg/predict`, { method: 'POST', body: JSON.stringify({ features: { cylinders: 4, weight_lbs: 2200 } }) });
+    expect(res.status).toBe(200);
+    const list = JSON.parse((await cli(['generation', 'list', 'cli-svc', '--json', ...target])).stdout);
+    expect(list.generations).toEqual([expect.objectContaining({ generation: 'v1', proba: 1 })]);
+  });
+
+  it('adds a key that works on the user API, and shows it only once', async () => {
+    const added = JSON.parse((await cli(['key', 'add', 'demo', '--label', 'cli', '--json', ...target])).stdout);
+    expect((await fetch(`${node.url}/public/api/v1/demo/car-mpg/predict`, { method: 'POST', headers: { Authorization: `Bearer ${added.key}` }, body: '{"features":{}}' })).status).toBe(200);
+    const listed = await cli(['key', 'list', 'demo', ...target]);
+    expect(listed.stdout).toContain('cli');
+    expect(listed.stdout).not.toContain(added.key);
+  });
+
+  it('fails with exit code 1, one line and a hint, never a stack', async () => {
+    const bad = await cli(['mapping', 'switch', 'demo', 'v9', ...target]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: .*v9.*\nhint: /);
+    expect(bad.stderr).not.toMatch(/at .*\.(ts|js|mjs):\d+/);
+    const wrongKey = await cli(['service', 'list', '--url', node.url, '--admin-key', 'nope-nope-nope-nope']);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toMatch(/INVALID_CREDENTIALS/);
+    const unreachable = await cli(['service', 'list', '--url', 'http://127.0.0.1:1', '--admin-key', ADMIN]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/hint: is the node running/);
+  });
+});
+
+describe('apinode-admin against a local bucket', () => {
+  it('builds, validates and pushes straight into the folder, which a node then serves', async () => {
+    const bucket = await mkdtemp(join(tmpdir(), 'apinode-cli-bucket-'));
+    const out = join(bucket, '..', `v2-${Date.now()}.tar.gz`);
+    const built = await cli(['generation', 'build', join(DEMO_GENERATIONS, 'v2'), '--out', out]);
+    expect(built.code).toBe(0);
+    expect((await readFile(out)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect((await cli(['service', 'create', 'local', '--bucket', bucket])).code).toBe(0);
+    expect((await cli(['generation', 'push', out, '--service', 'local', '--bucket', bucket])).code).toBe(0);
+    expect((await cli(['mapping', 'newest', 'local', '--bucket', bucket])).code).toBe(0);
+    const key = JSON.parse((await cli(['key', 'add', 'local', '--json', '--bucket', bucket])).stdout).key;
+    const node = await start({ PORT: '0', APINODE_DATA_DIR: bucket, APINODE_DEMO: 'off', APINODE_QUERY_LOG: 'off' });
+    try {
+      const res = await fetch(`${node.url}/public/api/v1/local/penguin-clusters/predict`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: JSON.stringify({ features: { beak_length_mm: 40, beak_depth_mm: 18, flipper_length_mm: 190, body_mass_g: 3700 } }) });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { result: { cluster: string } }).result.cluster).toMatch(/^cluster_\d$/);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('refuses an invalid generation folder and says why', async () => {
+    const res = await cli(['generation', 'validate', join(DEMO_GENERATIONS, '..', 'reference')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/manifest\.json is missing/);
+  });
+});
