@@ -12,6 +12,7 @@ import { seedDemo } from './node-demo.js';
 export interface NodeServer {
   readonly url: string;
   readonly demoKey: string | null;
+  readonly admin: boolean;
   close(): Promise<void>;
 }
 
@@ -19,7 +20,8 @@ export interface NodeServer {
 export async function start(env: Record<string, string | undefined>): Promise<NodeServer> {
   // One WASM thread: requests overlap on the event loop, not inside ORT.
   ort.env.wasm.numThreads = 1;
-  const config = parseConfig(env);
+  // Locally, giving an admin key is enough to turn the admin API on.
+  const config = parseConfig({ APINODE_ADMIN: env.APINODE_ADMIN_KEY ? 'on' : 'off', ...env });
   const log = jsonLogger((line) => process.stderr.write(line + '\n'));
   const store = new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
@@ -32,14 +34,16 @@ export async function start(env: Record<string, string | undefined>): Promise<No
       resolve({
         url: `http://${hostname}:${info.port}`,
         demoKey: demo?.key ?? null,
+        admin: config.admin,
         close: () => new Promise((done) => server.close(() => done())),
       });
     });
   });
 }
 
-function banner(url: string, key: string | null): string {
+function banner(url: string, key: string | null, admin: boolean): string {
   const lines = [`apinode listening on ${url}`];
+  lines.push(admin ? `admin API on ${url}/admin/api (npx apinode-admin --url ${url} --admin-key …)` : 'admin API off (set APINODE_ADMIN_KEY to turn it on)');
   if (key) {
     lines.push(
       `demo service "demo" (generations v1 70%, v2 30%), API key: ${key}`,
@@ -53,6 +57,6 @@ function banner(url: string, key: string | null): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const node = await start(process.env);
-  console.log(banner(node.url, node.demoKey));
+  console.log(banner(node.url, node.demoKey, node.admin));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void node.close().then(() => process.exit(0)));
 }
