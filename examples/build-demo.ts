@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Manifest } from '../packages/protocol/src/index.js';
 import { referenceScore, type Reference } from './reference-scorer.js';
+import { buildBackground, formatBackground } from './demo-build/background.js';
 import { checkEndpoint } from './demo-build/check.js';
 import { loadEndpoints, type EndpointData } from './demo-build/endpoints.js';
 import { accuracy, auc, bestF1Threshold, percentiles, r2, rmse } from './demo-build/metrics.js';
@@ -84,8 +85,11 @@ function describe(e: EndpointData, t: Trained, ref: Reference, gen: string): { s
     }
   }
   spec['examples'] = exampleRecords(e, 7 + e.id.length).map((r) => example(ref, present(r)));
+  spec['explanations'] = { background: backgroundFile(e.id), enabled: false, method: 'SHAPLEY', nExplanations: 3, nMonteCarloSteps: 100 };
   return { spec, metrics: `${gen}/${e.id}: ${metrics}` };
 }
+
+const backgroundFile = (id: string): string => `data/${id}.json`;
 
 function example(ref: Reference, features: Record<string, string | number>): Record<string, unknown> {
   const s = referenceScore(ref, features);
@@ -108,11 +112,13 @@ async function main(): Promise<void> {
   for (const g of GENERATIONS) {
     const specs: Record<string, unknown>[] = [];
     const files: { file: string; onnx: Uint8Array; ref: Reference }[] = [];
+    const backgrounds: { file: string; text: string }[] = [];
     const trained = endpoints.map((e) => ({ e, t: g.train(e) }));
     for (const { e, t } of trained) {
       const { spec, metrics } = describe(e, t, t.ref, g.generation);
       console.log(`${metrics}; ${t.file} ${t.onnx.length} bytes`);
       specs.push(spec);
+      backgrounds.push({ file: backgroundFile(e.id), text: formatBackground(buildBackground(e.data.records, e.features, 2026 + e.id.length)) });
       files.push({ file: t.file, onnx: t.onnx, ref: t.ref });
       checks.push({ spec, ref: t.ref, onnx: t.onnx, records: e.data.records });
     }
@@ -146,6 +152,10 @@ async function main(): Promise<void> {
       mkdirSync(join(genDir, 'models'), { recursive: true });
       writeFileSync(join(genDir, f.file), f.onnx);
       writeJson(join(OUT, 'reference', g.generation, `${f.ref.endpoint}.json`), f.ref);
+    }
+    for (const b of backgrounds) {
+      mkdirSync(join(genDir, 'data'), { recursive: true });
+      writeFileSync(join(genDir, b.file), b.text);
     }
     writeJson(join(genDir, 'manifest.json'), manifest);
   }

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { PredictMultiRequest, PredictRequest, type PredictionResult, type PredictionTiming } from '@apinode/protocol';
+import { PredictMultiRequest, PredictRequest, type ExplanationsParams, type PredictionResult, type PredictionTiming } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
 import type { FeatureRecord } from '../inference/encoding.js';
+import { resolveExplanations } from '../inference/explain/explainer.js';
 import { admit, apiContext, bind, type Bound } from './call.js';
 import type { AppEnv, Deps } from './env.js';
 import { readJson, since } from './http.js';
@@ -18,8 +19,7 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
   app.post('/:serviceId/:endpointId/predict', async (c) => {
     const admitted = await admit(deps, c);
     const body = await readJson(c, PredictRequest, deps.config.maxBodyBytes);
-    refuseExplanations(body.explanations);
-    return single(c, await score(deps, c, await bind(deps, admitted, body.dispatch), [body]));
+    return single(c, await score(deps, c, await bind(deps, admitted, body.dispatch), [body], body.explanations));
   });
 
   app.get('/:serviceId/:endpointId/predict-simple', async (c) => {
@@ -30,17 +30,18 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
   app.post('/:serviceId/:endpointId/predict-multi', async (c) => {
     const admitted = await admit(deps, c);
     const body = await readJson(c, PredictMultiRequest, deps.config.maxBodyBytes);
-    refuseExplanations(body.explanations);
-    const out = await score(deps, c, await bind(deps, admitted, body.dispatch), body.items);
+    const out = await score(deps, c, await bind(deps, admitted, body.dispatch), body.items, body.explanations);
     return c.json({ results: out.results, timing: out.timing, apiContext: apiContext(out.bound) });
   });
 
   return app;
 }
 
-/** Asked-for explanations are refused rather than silently left out of the answer. */
-function refuseExplanations(e: { enabled?: boolean | null | undefined } | null | undefined) {
-  if (e?.enabled === true) throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This node does not compute explanations yet', 'send explanations.enabled false or null');
+/** Explanations asked for (or enabled by the endpoint) but impossible are refused rather than silently left out of the answer. */
+function explanations(params: ExplanationsParams | undefined, bound: Bound) {
+  const resolved = resolveExplanations(params, bound.endpoint);
+  if (typeof resolved === 'string') throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This endpoint cannot explain its predictions', resolved);
+  return resolved;
 }
 
 /** predict and predict-simple answer one result, or 400 when their one record is unusable. */
@@ -51,8 +52,9 @@ function single(c: Context<AppEnv>, out: Awaited<ReturnType<typeof score>>): Res
 }
 
 /** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
-async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[]) {
+async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[], params?: ExplanationsParams) {
   c.header('X-Apinode-Generation', bound.generation.id);
+  const explain = explanations(params, bound);
   c.set('generation', bound.generation.id);
   c.set('records', items.length);
   const waitFrom = performance.now();
@@ -60,7 +62,7 @@ async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readon
   const lease = await deps.generations.model(bound.generation, bound.endpoint);
   const wait = since(waitFrom);
   try {
-    const scored = await lease.value.score(items.map((i) => i.features));
+    const scored = await lease.value.score(items.map((i) => i.features), explain);
     const timing: PredictionTiming = { preProcessing, wait, enrich: 0, ...scored.timing };
     if (deps.queryLog) logRecords(deps, c, bound, items, scored.results, timing);
     return { bound, results: scored.results, timing };

@@ -6,6 +6,13 @@ export interface Decoder {
   /** The outputs to fetch: only tensors, only what the result needs. */
   readonly fetches: readonly string[];
   decode(outputs: Readonly<Record<string, TensorValue>>, rows: number): PredictionResult[];
+  /** The numbers explanations work on: class probabilities (rows x classes) or the regression value (rows x 1); null when the model gives neither. */
+  readonly raw: RawOutput | null;
+}
+
+export interface RawOutput {
+  readonly width: number;
+  read(outputs: Readonly<Record<string, TensorValue>>, rows: number): ArrayLike<number>;
 }
 
 /**
@@ -32,6 +39,7 @@ export function compileDecoder(spec: PredictionEndpointSpec, outputs: readonly T
           const data = numbers(out, name, rows, 1);
           return Array.from({ length: rows }, (_, i) => ({ prediction: data[i] as number, ignored: false }));
         },
+        raw: { width: 1, read: (out, rows) => numbers(out, name, rows, 1) },
       };
     }
     case 'CLUSTERING': {
@@ -45,6 +53,7 @@ export function compileDecoder(spec: PredictionEndpointSpec, outputs: readonly T
             return { cluster: spec.clusters?.[k] ?? `cluster_${k}`, ignored: false };
           });
         },
+        raw: null,
       };
     }
     default:
@@ -77,6 +86,7 @@ function probabilityDecoder(spec: PredictionEndpointSpec, name: string): Decoder
       }
       return results;
     },
+    raw: { width: k, read: (out, rows) => numbers(out, name, rows, k) },
   };
 }
 
@@ -94,6 +104,7 @@ function labelDecoder(spec: PredictionEndpointSpec, name: string): Decoder {
         return { prediction: label, ignored: false };
       });
     },
+    raw: null,
   };
 }
 

@@ -1,6 +1,8 @@
-import type { PredictionEndpointSpec, PredictionResult } from '@apinode/protocol';
-import { compileDecoder, type Decoder } from './decode.js';
+import type { ExplanationBackground, PredictionEndpointSpec, PredictionResult } from '@apinode/protocol';
+import { compileDecoder, type Decoder, type RawOutput } from './decode.js';
 import { compileEncoder, type Encoder, type FeatureRecord } from './encoding.js';
+import { Explainer, type ExplainRequest } from './explain/explainer.js';
+import type { Perturbation } from './explain/perturbation.js';
 import type { ModelRuntime, ModelSession, TensorValue } from './model-runtime.js';
 import { exposeZipMapInputs } from './onnx-rewrite.js';
 
@@ -19,6 +21,12 @@ export interface Scored {
 
 const us = (from: number) => Math.round((performance.now() - from) * 1000);
 
+/**
+ * Explanation rows per model run. A typical request's perturbations (a few hundred rows per
+ * record) fit in one run; a large predict-multi is split so memory stays bounded.
+ */
+const MAX_EXPLAIN_ROWS = 1 << 16;
+
 /** A prediction endpoint's model, loaded and checked against its manifest entry. */
 export class PredictionModel {
   private constructor(
@@ -28,13 +36,15 @@ export class PredictionModel {
     /** Rows per run when the model's batch dimension is fixed (legacy exports); null when dynamic. */
     private readonly fixedBatch: number | null,
     readonly bytes: number,
+    /** Null when the manifest gives the endpoint no explanation background. */
+    readonly explainer: Explainer | null,
   ) {}
 
   /**
    * Loads the ONNX bytes (exposing the tensors behind ZipMap outputs, which onnxruntime-web
    * cannot read) and compiles the encoder and decoder; throws a clear Error on any mismatch.
    */
-  static async load(spec: PredictionEndpointSpec, onnx: Uint8Array, runtime: ModelRuntime): Promise<PredictionModel> {
+  static async load(spec: PredictionEndpointSpec, onnx: Uint8Array, runtime: ModelRuntime, background?: ExplanationBackground): Promise<PredictionModel> {
     const rewritten = exposeZipMapInputs(onnx);
     const aliases = new Map(rewritten.zipMaps.map((z) => [z.zipMapOutput, z.probabilities]));
     const session = await runtime.load(rewritten.bytes);
@@ -43,27 +53,78 @@ export class PredictionModel {
       const decoder = compileDecoder(spec, session.outputs, aliases);
       const batchDims = new Set(session.inputs.map((i) => i.dims?.[0] ?? null));
       const fixed = [...batchDims].find((d) => d !== null) ?? null;
-      return new PredictionModel(session, encoder, decoder, fixed, rewritten.bytes.byteLength);
+      const explainer = spec.explanations && background ? compileExplainer(spec, background, decoder.raw, encoder) : null;
+      return new PredictionModel(session, encoder, decoder, fixed, rewritten.bytes.byteLength, explainer);
     } catch (e) {
       session.release();
       throw e;
     }
   }
 
-  /** Scores a batch in one model run (or fixed-size runs for models that demand it). */
-  async score(records: readonly FeatureRecord[]): Promise<Scored> {
+  /**
+   * Scores a batch in one model run (or fixed-size runs for models that demand it). With
+   * `explain`, every usable record is explained too: all their perturbed rows are scored
+   * together, in one more run (more only past MAX_EXPLAIN_ROWS).
+   */
+  async score(records: readonly FeatureRecord[], explain?: ExplainRequest | null): Promise<Scored> {
     let t = performance.now();
     const batch = this.encoder.encode(records);
-    const preparation = us(t);
+    const timing: ScoreTiming = { preparation: us(t), prediction: 0, postProcessing: 0 };
     t = performance.now();
     const outputs = batch.rows.length === 0 ? [] : await this.run(batch.feeds, batch.rows.length);
-    const prediction = us(t);
+    timing.prediction = us(t);
     t = performance.now();
     const decoded = outputs.flatMap(([out, n]) => this.decoder.decode(out, n));
     const results: PredictionResult[] = new Array(records.length);
     batch.rows.forEach((r, k) => (results[r] = decoded[k] as PredictionResult));
     for (const [r, reason] of batch.ignored) results[r] = { ignored: true, ignoreReason: reason };
-    return { results, timing: { preparation, prediction, postProcessing: us(t) } };
+    timing.postProcessing = us(t);
+    if (explain && batch.rows.length > 0) {
+      if (!this.explainer) throw new Error('this model was loaded without an explanation background');
+      await this.explain(this.explainer, batch.rows.map((r) => [r, records[r] as FeatureRecord]), results, explain, timing);
+    }
+    return { results, timing };
+  }
+
+  /** Adds `explanations` to the results of `items` ([index, record]), packing their perturbations into as few runs as possible. */
+  private async explain(explainer: Explainer, items: [number, FeatureRecord][], results: PredictionResult[], req: ExplainRequest, timing: ScoreTiming): Promise<void> {
+    const raw = this.decoder.raw as RawOutput;
+    let group: [number, Perturbation][] = [];
+    let size = 0;
+    const flush = async () => {
+      let t = performance.now();
+      const rows = group.flatMap(([, p]) => p.rows);
+      const batch = this.encoder.encode(rows);
+      if (batch.ignored.size > 0) throw new Error(`an explanation row cannot be encoded: ${[...batch.ignored.values()][0]}`);
+      timing.preparation += us(t);
+      t = performance.now();
+      const values = new Float64Array(rows.length * raw.width);
+      let at = 0;
+      for (const [out, n] of await this.run(batch.feeds, rows.length)) {
+        values.set(raw.read(out, n), at * raw.width);
+        at += n;
+      }
+      timing.prediction += us(t);
+      t = performance.now();
+      let start = 0;
+      for (const [r, p] of group) {
+        const contributions = p.contributions(explainer.scale(values, start, p.rows.length));
+        (results[r] as PredictionResult).explanations = explainer.strongest(contributions, req.nExplanations);
+        start += p.rows.length;
+      }
+      timing.postProcessing += us(t);
+      group = [];
+      size = 0;
+    };
+    for (const [r, x] of items) {
+      const t = performance.now();
+      const p = explainer.perturb(x, req);
+      timing.preparation += us(t);
+      if (size > 0 && size + p.rows.length > MAX_EXPLAIN_ROWS) await flush();
+      group.push([r, p]);
+      size += p.rows.length;
+    }
+    await flush();
   }
 
   release(): void {
@@ -83,6 +144,16 @@ export class PredictionModel {
     }
     return runs;
   }
+}
+
+/** Builds the explainer and checks at load that every background value encodes. */
+function compileExplainer(spec: PredictionEndpointSpec, background: ExplanationBackground, raw: RawOutput | null, encoder: Encoder): Explainer {
+  if (!raw) throw new Error('explanations need class probabilities or a regression output');
+  const explainer = new Explainer(spec, background, raw);
+  const check = encoder.encode(explainer.backgroundRecords());
+  const [bad] = check.ignored;
+  if (bad) throw new Error(`explanation background: ${bad[1]}`);
+  return explainer;
 }
 
 /** Rows [start, start+n) of t, padded to `size` rows by repeating the last one. */

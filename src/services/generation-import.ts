@@ -1,9 +1,10 @@
-import { Manifest, type EndpointSpec, type PredictionResult } from '@apinode/protocol';
+import { ExplanationBackground, Manifest, type EndpointSpec, type PredictionResult } from '@apinode/protocol';
 import { ApiError, describe, formatIssues } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { PredictionModel } from '../inference/prediction-model.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { parseStoredJson } from '../storage/stored-json.js';
 import type { FileSet } from './archive.js';
 
 export interface ValidatedGeneration {
@@ -43,9 +44,24 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime):
       problems.push(`endpoint "${spec.id}": ${spec.model.file} is missing`);
       continue;
     }
+    let background: ExplanationBackground | undefined;
+    const bgPath = spec.explanations?.background;
+    if (bgPath) {
+      const bg = files.get(bgPath);
+      if (!bg) {
+        problems.push(`endpoint "${spec.id}": ${bgPath} (explanation background) is missing`);
+        continue;
+      }
+      try {
+        background = parseStoredJson(bg, ExplanationBackground, bgPath, 'INVALID_GENERATION');
+      } catch (e) {
+        problems.push(`endpoint "${spec.id}": ${(e as ApiError).message}: ${(e as ApiError).detailedMessage}`);
+        continue;
+      }
+    }
     let model: PredictionModel;
     try {
-      model = await PredictionModel.load(spec, onnx, runtime);
+      model = await PredictionModel.load(spec, onnx, runtime, background);
     } catch (e) {
       problems.push(`endpoint "${spec.id}": the model cannot be loaded: ${describe(e).slice(0, 300)}`);
       continue;

@@ -1,5 +1,5 @@
-import { Manifest, type EndpointSpec } from '@apinode/protocol';
-import { ApiError, describe } from '../errors.js';
+import { ExplanationBackground, Manifest, type EndpointSpec } from '@apinode/protocol';
+import { ApiError, describe, isApiError } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { PredictionModel } from '../inference/prediction-model.js';
 import { ResourceCache, type Lease } from '../inference/resource-cache.js';
@@ -56,14 +56,20 @@ export class Generations {
   /** A lease on the endpoint's loaded model: release it when the request is done. */
   model(gen: Generation, spec: EndpointSpec): Promise<Lease<PredictionModel>> {
     return this.models.acquire(`${gen.serviceId}/${gen.id}/${spec.id}`, async () => {
-      const file = await this.store.get(layout.file(gen.serviceId, gen.id, spec.model.file));
-      if (!file) {
-        throw new ApiError(500, 'GENERATION_BROKEN', `Generation "${gen.id}" lacks ${spec.model.file}`, 'the generation was committed without one of its model files');
-      }
+      const bgFile = spec.explanations?.background;
+      const [file, bg] = await Promise.all([
+        this.store.get(layout.file(gen.serviceId, gen.id, spec.model.file)),
+        bgFile ? this.store.get(layout.file(gen.serviceId, gen.id, bgFile)) : null,
+      ]);
+      const lacks = (path: string) => new ApiError(500, 'GENERATION_BROKEN', `Generation "${gen.id}" lacks ${path}`, 'the generation was committed without one of its files');
+      if (!file) throw lacks(spec.model.file);
+      if (bgFile && !bg) throw lacks(bgFile);
+      const background = bg ? parseStoredJson(bg.body, ExplanationBackground, `The explanation background ${bgFile} of generation "${gen.id}"`, 'GENERATION_BROKEN') : undefined;
       try {
-        const model = await PredictionModel.load(spec, file.body, this.runtime);
-        return { value: model, bytes: model.bytes };
+        const model = await PredictionModel.load(spec, file.body, this.runtime, background);
+        return { value: model, bytes: model.bytes + (bg?.body.byteLength ?? 0) };
       } catch (e) {
+        if (isApiError(e)) throw e; // the runtime itself is down (503 MODEL_RUNTIME_UNAVAILABLE on Workers): not this model's fault
         throw new ApiError(500, 'MODEL_LOAD_FAILED', `The model of endpoint "${spec.id}" in generation "${gen.id}" cannot be loaded`, describe(e).slice(0, 500));
       }
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReference, referenceScore } from '../../examples/reference-scorer.js';
 import { fnv1a32 } from '../../src/services/dispatch.js';
@@ -179,6 +180,77 @@ export function conformanceSuite(runtime: string, start: () => Promise<Target>):
           expect(((await res.json()) as Json).apiContext.serviceGeneration).toBe(expected);
         }
       }
+    });
+
+    describe('explanations', () => {
+      const flight = records['flight-delayed']![9]!;
+      const explain = (method: string | null, extra: Json = {}) => ({ enabled: true, method, nExplanations: 3, nMonteCarloSteps: 100, ...extra });
+
+      it('answers the n strongest Shapley contributions, strongest first, the same on every call', async () => {
+        for (const gen of ['v1', 'v2']) {
+          const body = { features: flight, explanations: explain('SHAPLEY'), dispatch: { forcedGeneration: gen } };
+          const first = (await (await post('flight-delayed/predict', body)).json()) as Json;
+          const again = (await (await post('flight-delayed/predict', body)).json()) as Json;
+          const values = Object.values(first.result.explanations as Record<string, number>);
+          expect(values).toHaveLength(3);
+          expect(values.map(Math.abs)).toEqual([...values.map(Math.abs)].sort((a, b) => b - a));
+          expect(Object.keys(first.result.explanations).every((f) => f in flight)).toBe(true);
+          expect(again.result.explanations).toEqual(first.result.explanations);
+          expect(first.result.prediction).toBe(referenceScore(loadReference(gen, 'flight-delayed'), flight).prediction);
+        }
+      });
+
+      it('computes ICE on the log-odds of the positive class as the reference scorer does', async () => {
+        const ref = loadReference('v1', 'flight-delayed');
+        const bg = JSON.parse(readFileSync(new URL('../../examples/demo/generations/v1/data/flight-delayed.json', import.meta.url), 'utf8')) as Json;
+        const logOdds = (f: Json) => {
+          const p = referenceScore(ref, f).probas!;
+          return Math.log(p.delayed!) - Math.log(p.on_time!);
+        };
+        const res = await post('flight-delayed/predict', { features: flight, explanations: explain('ICE', { nExplanations: 4 }), dispatch: { forcedGeneration: 'v1' } });
+        const got = ((await res.json()) as Json).result.explanations as Record<string, number>;
+        expect(Object.keys(got)).toHaveLength(4);
+        for (const [feature, { values, weights }] of Object.entries(bg.features as Record<string, { values: unknown[]; weights: number[] }>)) {
+          const total = weights.reduce((a, b) => a + b, 0);
+          const mean = values.reduce<number>((s, v, k) => s + (weights[k]! / total) * logOdds({ ...flight, [feature]: v }), 0);
+          expect(got[feature]).toBeCloseTo(logOdds(flight) - mean, 3);
+        }
+      });
+
+      it("fills null fields from the endpoint's defaults in the manifest (SHAPLEY, 3 features, 100 steps)", async () => {
+        const nulls = { enabled: true, method: null, nExplanations: null, nMonteCarloSteps: null };
+        const res = await post('car-mpg/predict', { features: records['car-mpg']![4]!, explanations: nulls, dispatch: { forcedGeneration: 'v2' } });
+        const explicit = await post('car-mpg/predict', { features: records['car-mpg']![4]!, explanations: explain('SHAPLEY'), dispatch: { forcedGeneration: 'v2' } });
+        const got = ((await res.json()) as Json).result.explanations;
+        expect(Object.keys(got)).toHaveLength(3);
+        expect(got).toEqual(((await explicit.json()) as Json).result.explanations);
+      });
+
+      it('explains every usable record of predict-multi', async () => {
+        const items = records['penguin-species']!.slice(0, 12).map((features) => ({ features }));
+        items.push({ features: { ...items[0]!.features, body_mass_g: 'heavy' } });
+        const res = await post('penguin-species/predict-multi', { items, explanations: explain('SHAPLEY', { nExplanations: 2 }) });
+        expect(res.status).toBe(200);
+        const { results } = (await res.json()) as Json;
+        results.slice(0, 12).forEach((r: Json) => expect(Object.keys(r.explanations)).toHaveLength(2));
+        expect(results[12]).toEqual({ ignored: true, ignoreReason: expect.stringContaining('body_mass_g') });
+      });
+
+      it('adds no explanations when they are not enabled', async () => {
+        for (const explanations of [undefined, null, { enabled: false, method: 'ICE' }, { enabled: null }]) {
+          const { result } = (await (await post('car-mpg/predict', { features: records['car-mpg']![0]!, explanations })).json()) as Json;
+          expect(result.explanations).toBeUndefined();
+        }
+      });
+
+      it('answers 400 for nMonteCarloSteps outside 25..1000 and 422 where explanations do not exist', async () => {
+        for (const nMonteCarloSteps of [24, 1001]) {
+          await expectError(await post('flight-delayed/predict', { features: flight, explanations: explain('SHAPLEY', { nMonteCarloSteps }) }), 400, 'INVALID_REQUEST');
+        }
+        const penguin = records['penguin-species']![0]!;
+        const clusters = { features: penguin, explanations: explain('ICE'), dispatch: { forcedGeneration: 'v2' } };
+        await expectError(await post('penguin-clusters/predict', clusters), 422, 'EXPLANATIONS_UNAVAILABLE');
+      });
     });
 
     it('splits traffic without a dispatch key between the mapped generations', async () => {

@@ -46,8 +46,8 @@ describe('the node under failure', () => {
     const body = { features: records['penguin-species']![0]!, dispatch: { forcedGeneration: 'v2' } };
     const answers = await Promise.all(Array.from({ length: 12 }, () => t.predict('penguin-species', body)));
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
-    // one service.json read, one manifest read, one model read
-    expect(t.store.reads).toBe(3);
+    // one service.json read, one manifest read, one model read, one explanation background read
+    expect(t.store.reads).toBe(4);
   });
 
   it('serves correctly when the model cache is too small to hold every model (eviction, reload)', async () => {

@@ -82,6 +82,56 @@ export const Example = z.object({
   tolerance: z.number().positive().default(1e-4),
 });
 
+export const ExplanationMethod = z.enum(['ICE', 'SHAPLEY']);
+export type ExplanationMethod = z.infer<typeof ExplanationMethod>;
+
+/**
+ * An endpoint's explanation defaults (what a request's null fields mean) and where its
+ * background data lives. Without it, explanations are unavailable on the endpoint (422).
+ */
+export const ExplanationSettings = z.object({
+  /** Generation file holding the background rows and feature statistics, e.g. "data/churn.json". */
+  background: z.string().regex(/^data\/[A-Za-z0-9_.-]+\.json$/, 'must be data/<name>.json'),
+  /** Explain requests that leave explanations.enabled null or absent. @default false */
+  enabled: z.boolean().default(false),
+  /** @default "ICE" */
+  method: ExplanationMethod.default('ICE'),
+  /** How many features to return, strongest first. @default 3 */
+  nExplanations: z.number().int().min(1).default(3),
+  /** Shapley permutations per record. @default 100 */
+  nMonteCarloSteps: z.number().int().min(25).max(1000).default(100),
+});
+export type ExplanationSettings = z.infer<typeof ExplanationSettings>;
+
+const BackgroundValue = z.union([z.number(), z.string(), z.null()]);
+
+/**
+ * The file an endpoint's `explanations.background` names: rows drawn from the training data
+ * (Shapley draws its background from them) and, per model feature, the values ICE substitutes.
+ */
+export const ExplanationBackground = z
+  .object({
+    /** Training records with the endpoint's feature names; null is a missing value. */
+    rows: z.array(z.record(z.string(), BackgroundValue)).min(1),
+    /** Per feature: deciles (NUMERIC) or the most frequent categories (CATEGORY), with their weights. */
+    features: z.record(
+      z.string(),
+      z.object({
+        values: z.array(BackgroundValue).min(1),
+        /** Relative weights of the values (normalized by the node). @default - equal weights */
+        weights: z.array(z.number().positive()).optional(),
+      }),
+    ),
+  })
+  .superRefine((b, ctx) => {
+    for (const [name, f] of Object.entries(b.features)) {
+      if (f.weights && f.weights.length !== f.values.length) {
+        ctx.addIssue({ code: 'custom', path: ['features', name, 'weights'], message: `${f.weights.length} weights for ${f.values.length} values` });
+      }
+    }
+  });
+export type ExplanationBackground = z.infer<typeof ExplanationBackground>;
+
 export const PredictionType = z.enum(['BINARY_CLASSIFICATION', 'MULTICLASS', 'REGRESSION', 'CLUSTERING']);
 export type PredictionType = z.infer<typeof PredictionType>;
 
@@ -101,6 +151,8 @@ export const PredictionEndpointSpec = z.object({
   clusters: z.array(z.string()).optional(),
   /** Records scored at import; the generation is rejected unless they match. */
   examples: z.array(Example).default([]),
+  /** Explanation defaults and background data; absent: explanations are unavailable. */
+  explanations: ExplanationSettings.optional(),
   description: z.string().optional(),
 });
 export type PredictionEndpointSpec = z.infer<typeof PredictionEndpointSpec>;
@@ -140,6 +192,9 @@ export const Manifest = z
       }
       if (e.predictionType === 'CLUSTERING' && !e.model.outputs.label) {
         ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'model', 'outputs', 'label'], message: 'clustering needs a "label" output' });
+      }
+      if (e.explanations && (e.predictionType === 'CLUSTERING' || (classification && !e.model.outputs.probabilities))) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'explanations'], message: 'explanations need a regression output or class probabilities' });
       }
       if ((e.type === 'STD_CLUSTERING') !== (e.predictionType === 'CLUSTERING')) {
         ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'predictionType'], message: 'STD_CLUSTERING goes with predictionType CLUSTERING, and only with it' });

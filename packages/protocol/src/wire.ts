@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FeatureValue } from './common.js';
+import { ExplanationMethod } from './manifest.js';
 
 export const DSS_API_VERSION = '1';
 export const DSS_VERSION = '13.0.0';
@@ -11,10 +12,11 @@ export const Dispatch = z
   })
   .nullish();
 
+/** A request's explanation parameters; null or absent fields take the endpoint's defaults (manifest `explanations`). */
 export const ExplanationsParams = z
   .object({
     enabled: z.boolean().nullish(),
-    method: z.enum(['ICE', 'SHAPLEY']).nullish(),
+    method: ExplanationMethod.nullish(),
     nExplanations: z.number().int().min(1).nullish(),
     nMonteCarloSteps: z.number().int().min(25).max(1000).nullish(),
   })
@@ -30,6 +32,7 @@ export const PredictRequest = z.object({
   dispatch: Dispatch,
 });
 export type PredictRequest = z.infer<typeof PredictRequest>;
+export type ExplanationsParams = z.infer<typeof ExplanationsParams>;
 
 export const PredictMultiRequest = z.object({
   items: z.array(z.object({ features: Record_, context: Record_.nullish() })),
@@ -45,6 +48,7 @@ export const PredictionResult = z.object({
   probas: z.record(z.string(), z.number()).optional(),
   probaPercentile: z.number().optional(),
   cluster: z.string().optional(),
+  /** The nExplanations strongest contributions by absolute value, strongest first (see docs/api.md for the scale). */
   explanations: z.record(z.string(), z.number()).optional(),
 });
 export type PredictionResult = z.infer<typeof PredictionResult>;
