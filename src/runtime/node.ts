@@ -23,7 +23,9 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   // Locally, giving an admin key is enough to turn the admin API on.
   const config = parseConfig({ APINODE_ADMIN: env.APINODE_ADMIN_KEY ? 'on' : 'off', ...env });
   const log = jsonLogger((line) => process.stderr.write(line + '\n'));
-  const store = new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
+  // S3 (or MinIO, R2's S3 API) when a bucket is named; the SDK is only loaded then.
+  const s3 = env.APINODE_S3_BUCKET ? await import('../storage/s3-object-store.js') : null;
+  const store = s3 ? new s3.S3ObjectStore(s3.s3OptionsFromEnv(env)!) : new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
   const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
   const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log }, config);
