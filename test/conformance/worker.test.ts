@@ -1,0 +1,10 @@
+import { buildWorker, startWorkerd } from '../workers/workerd.js';
+import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite } from './suite.js';
+
+// The deployable bundle (wrangler deploy --dry-run), inside workerd (Miniflare), on a local R2 bucket.
+conformanceSuite('Cloudflare Workers (workerd)', async () => {
+  // The key is seeded into R2 (hashed in service.json); the Worker itself never sees it.
+  const vars = Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY'));
+  const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
+  return { fetch: worker.fetch, close: worker.close };
+});
