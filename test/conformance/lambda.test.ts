@@ -6,6 +6,7 @@ import type * as Lambda from '../../src/runtime/lambda.js';
 import { seedDemo } from '../../src/runtime/node-demo.js';
 import { LocalS3 } from '../s3/s3-server.js';
 import { FlakyStore } from '../support/stores.js';
+import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite, type Target } from './suite.js';
 
 /**
@@ -24,7 +25,7 @@ const ready = (async () => {
   s3 = await LocalS3.start();
   await seedDemo(s3.store(), DEMO_KEY);
   // The module builds its handler at import (Lambda's init phase): the variables come first.
-  Object.assign(process.env, CONFORMANCE_ENV, s3.env, { APINODE_PRELOAD: 'demo' });
+  Object.assign(process.env, CONFORMANCE_ENV, ADMIN_ENV, s3.env, { APINODE_PRELOAD: 'demo' });
   const lambda = await import('../../src/runtime/lambda.js');
   ({ createLambdaHandler, batchedQueryLog } = lambda);
   handler = lambda.handler as Handler;
@@ -102,6 +103,8 @@ afterAll(async () => s3?.destroy());
 conformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 conformanceSuite('Lambda (Function URL events)', target('Function URL'));
 conformanceSuite('Lambda (ALB events)', target('ALB'));
+// Archives travel base64-encoded in the events, as API Gateway sends binary bodies.
+adminConformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 
 describe('the Lambda entry', () => {
   let t: Target;

@@ -1,10 +1,18 @@
 import { buildWorker, startWorkerd } from '../workers/workerd.js';
+import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite } from './suite.js';
 
 // The deployable bundle (wrangler deploy --dry-run), inside workerd (Miniflare), on a local R2 bucket.
 conformanceSuite('Cloudflare Workers (workerd)', async () => {
   // The key is seeded into R2 (hashed in service.json); the Worker itself never sees it.
   const vars = Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY'));
+  const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
+  return { fetch: worker.fetch, close: worker.close };
+});
+
+// The admin API (generation import validates in workerd's ORT too), on a Worker of its own.
+adminConformanceSuite('Cloudflare Workers (workerd)', async () => {
+  const vars = { ...Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), ...ADMIN_ENV };
   const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
   return { fetch: worker.fetch, close: worker.close };
 });
