@@ -13,6 +13,7 @@ import { Manifest } from '../packages/protocol/src/index.js';
 import { referenceScore, type Reference } from './reference-scorer.js';
 import { buildBackground, formatBackground } from './demo-build/background.js';
 import { checkEndpoint } from './demo-build/check.js';
+import { dataEndpointSpecs } from './demo-build/data-endpoints.js';
 import { loadEndpoints, type EndpointData } from './demo-build/endpoints.js';
 import { accuracy, auc, bestF1Threshold, percentiles, r2, rmse } from './demo-build/metrics.js';
 import { trainPenguinClusters, trainV1, trainV2, type Trained } from './demo-build/models.js';
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       checks.push({ spec, ref: t.ref, onnx: t.onnx, records: penguins.data.records });
       console.log(`v2/penguin-clusters: centroids ${JSON.stringify(t.ref.model.kind === 'kmeans' ? t.ref.model.centroids : [])}`);
     }
+    specs.push(...dataEndpointSpecs(specs.find((s) => s.id === 'car-mpg')!));
     const manifest = { formatVersion: 1, generation: g.generation, createdAt: g.createdAt, description: g.description, endpoints: specs };
     Manifest.parse(manifest);
     const genDir = join(OUT, 'generations', g.generation);

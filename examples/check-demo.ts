@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Manifest } from '../packages/protocol/src/index.js';
+import { Manifest, isPredictionEndpoint } from '../packages/protocol/src/index.js';
 import { loadReference, referenceScore } from './reference-scorer.js';
 import { checkEndpoint } from './demo-build/check.js';
 import { loadEndpoints } from './demo-build/endpoints.js';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   for (const gen of ['v1', 'v2']) {
     const dir = join(here, 'demo', 'generations', gen);
     const manifest = Manifest.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-    for (const e of manifest.endpoints) {
+    for (const e of manifest.endpoints.filter(isPredictionEndpoint)) {
       const ref = loadReference(gen, e.id);
       for (const x of e.examples) {
         const got = referenceScore(ref, x.features);

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Deps, AppEnv } from './api/env.js';
 import { adminRoutes } from './api/admin-routes.js';
 import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http.js';
+import { dataRoutes } from './api/data-routes.js';
 import { predictRoutes } from './api/predict-routes.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
@@ -11,6 +12,7 @@ import type { QueryLogSink } from './observability/query-log.js';
 import { Generations } from './services/generations.js';
 import { ServiceRegistry } from './services/service-registry.js';
 import type { ObjectStore } from './storage/object-store.js';
+import type { SqlConnections } from './sql/sql-client.js';
 
 /** What a runtime entry provides: the platform's capabilities behind the node's ports. */
 export interface Ports {
@@ -20,6 +22,8 @@ export interface Ports {
   readonly log: Logger;
   /** Background work that must not delay the answer: waitUntil on Workers. @default - fire and forget */
   readonly background?: (p: Promise<unknown>) => void;
+  /** Named database connections. @default - none: SQL and lookup endpoints answer 503 SQL_NOT_CONFIGURED */
+  readonly sql?: SqlConnections;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default Math.random */
@@ -38,6 +42,7 @@ export function createApp(ports: Ports, config: Config): App {
     log: ports.log,
     random: ports.random ?? Math.random,
     metrics: new Metrics(),
+    sql: ports.sql ?? (() => undefined),
     background: ports.background ?? ((p) => void p.catch(() => undefined)),
     queryLog: config.queryLog === 'off' ? null : ports.queryLog,
     registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
@@ -57,6 +62,7 @@ export function createApp(ports: Ports, config: Config): App {
 
   app.use('/public/api/*', recordMetrics(deps.metrics));
   app.route('/public/api/v1', predictRoutes(deps));
+  app.route('/public/api/v1', dataRoutes(deps));
 
   // Mounted only where the deployment enables it (the admin function, or a local node).
   if (config.admin) app.route('/admin/api', adminRoutes(deps, ports.store, ports.models));

@@ -53,3 +53,18 @@ export const apiContext = (b: Bound) => ({
   endpointId: b.endpoint.id,
   serviceGeneration: b.generation.id,
 });
+
+const ACTIONS: Record<EndpointSpec['type'], string> = {
+  STD_PREDICTION: 'predict, predict-multi or predict-simple',
+  STD_CLUSTERING: 'predict, predict-multi or predict-simple',
+  SQL_QUERY: 'query',
+  DATASETS_LOOKUP: 'lookup, lookup-multi or lookup-simple',
+};
+
+/** The bound endpoint if it is of one of these kinds; else 400 saying which action it takes. */
+export function ofKind<K extends EndpointSpec['type']>(b: Bound, ...types: K[]): Bound & { endpoint: Extract<EndpointSpec, { type: K }> } {
+  if (!(types as string[]).includes(b.endpoint.type)) {
+    throw ApiError.badRequest('WRONG_ENDPOINT_TYPE', `Endpoint "${b.endpoint.id}" is a ${b.endpoint.type} endpoint: call ${ACTIONS[b.endpoint.type]}`);
+  }
+  return b as Bound & { endpoint: Extract<EndpointSpec, { type: K }> };
+}

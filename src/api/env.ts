@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { QueryLogSink } from '../observability/query-log.js';
 import type { Generations } from '../services/generations.js';
 import type { ServiceRegistry } from '../services/service-registry.js';
+import type { SqlConnections } from '../sql/sql-client.js';
 
 /** What routes need, built once by createApp. */
 export interface Deps {
@@ -14,6 +15,8 @@ export interface Deps {
   readonly log: Logger;
   readonly random: () => number;
   readonly metrics: Metrics;
+  /** Named database connections (SQL_QUERY, DATASETS_LOOKUP, enrichment). */
+  readonly sql: SqlConnections;
   /** Runs background work without delaying the answer (waitUntil on Workers). */
   readonly background: (p: Promise<unknown>) => void;
 }

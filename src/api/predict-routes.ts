@@ -2,8 +2,9 @@ import { Hono, type Context } from 'hono';
 import { PredictMultiRequest, PredictRequest, type ExplanationsParams, type PredictionResult, type PredictionTiming } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
 import type { FeatureRecord } from '../inference/encoding.js';
+import { enrich } from '../endpoints/enrich.js';
 import { resolveExplanations } from '../inference/explain/explainer.js';
-import { admit, apiContext, bind, type Bound } from './call.js';
+import { admit, apiContext, bind, ofKind, type Bound } from './call.js';
 import type { AppEnv, Deps } from './env.js';
 import { readJson, since } from './http.js';
 
@@ -38,7 +39,7 @@ export function predictRoutes(deps: Deps): Hono<AppEnv> {
 }
 
 /** Explanations asked for (or enabled by the endpoint) but impossible are refused rather than silently left out of the answer. */
-function explanations(params: ExplanationsParams | undefined, bound: Bound) {
+function explanations(params: ExplanationsParams | undefined, bound: ReturnType<typeof ofKind<'STD_PREDICTION' | 'STD_CLUSTERING'>>) {
   const resolved = resolveExplanations(params, bound.endpoint);
   if (typeof resolved === 'string') throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This endpoint cannot explain its predictions', resolved);
   return resolved;
@@ -52,20 +53,33 @@ function single(c: Context<AppEnv>, out: Awaited<ReturnType<typeof score>>): Res
 }
 
 /** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
-async function score(deps: Deps, c: Context<AppEnv>, bound: Bound, items: readonly Item[], params?: ExplanationsParams) {
+async function score(deps: Deps, c: Context<AppEnv>, anyBound: Bound, items: readonly Item[], params?: ExplanationsParams) {
+  const bound = ofKind(anyBound, 'STD_PREDICTION', 'STD_CLUSTERING');
   c.header('X-Apinode-Generation', bound.generation.id);
   const explain = explanations(params, bound);
   c.set('generation', bound.generation.id);
   c.set('records', items.length);
-  const waitFrom = performance.now();
   const preProcessing = since(c.get('startedAt'));
+  const enrichFrom = performance.now();
+  const { records, ignored } = bound.endpoint.enrich.length
+    ? await enrich(bound.endpoint.enrich, items.map((i) => i.features), deps.sql)
+    : { records: items.map((i) => i.features), ignored: new Map<number, string>() };
+  const enrichUs = since(enrichFrom);
+  const waitFrom = performance.now();
   const lease = await deps.generations.model(bound.generation, bound.endpoint);
   const wait = since(waitFrom);
   try {
-    const scored = await lease.value.score(items.map((i) => i.features), explain);
-    const timing: PredictionTiming = { preProcessing, wait, enrich: 0, ...scored.timing };
-    if (deps.queryLog) logRecords(deps, c, bound, items, scored.results, timing);
-    return { bound, results: scored.results, timing };
+    // Records an enrichment policy ignored are not scored.
+    const keep = ignored.size ? records.flatMap((r, i) => (ignored.has(i) ? [] : [i])) : null;
+    const scored = await lease.value.score(keep ? keep.map((i) => records[i]!) : records, explain);
+    let results = scored.results;
+    if (keep) {
+      results = records.map((_, i) => ({ ignored: true, ignoreReason: ignored.get(i) ?? '' }));
+      keep.forEach((i, k) => (results[i] = scored.results[k]!));
+    }
+    const timing: PredictionTiming = { preProcessing, wait, enrich: enrichUs, ...scored.timing };
+    if (deps.queryLog) logRecords(deps, c, bound, items, results, timing);
+    return { bound, results, timing };
   } finally {
     lease.release();
   }

@@ -8,6 +8,7 @@ import { jsonLogger } from '../observability/logger.js';
 import { lineQueryLog } from '../observability/query-log.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { seedDemo } from './node-demo.js';
+import { nodeSql } from './node-sql.js';
 
 export interface NodeServer {
   readonly url: string;
@@ -28,7 +29,8 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   const store = s3 ? new s3.S3ObjectStore(s3.s3OptionsFromEnv(env)!) : new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
   const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
-  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log }, config);
+  const db = await nodeSql(env, log, demo !== null);
+  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql }, config);
 
   const hostname = env.HOST ?? '127.0.0.1';
   return new Promise((resolve) => {
@@ -37,7 +39,7 @@ export async function start(env: Record<string, string | undefined>): Promise<No
         url: `http://${hostname}:${info.port}`,
         demoKey: demo?.key ?? null,
         admin: config.admin,
-        close: () => new Promise((done) => server.close(() => done())),
+        close: () => new Promise((done) => server.close(() => void db.close().then(done))),
       });
     });
   });

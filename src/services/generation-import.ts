@@ -1,4 +1,6 @@
-import { ExplanationBackground, Manifest, type EndpointSpec, type PredictionResult } from '@apinode/protocol';
+import { ExplanationBackground, Manifest, isPredictionEndpoint, type PredictionEndpointSpec, type PredictionResult } from '@apinode/protocol';
+import { Lookup } from '../endpoints/lookup.js';
+import { SqlQueryEndpoint } from '../endpoints/sql-query.js';
 import { ApiError, describe, formatIssues } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { PredictionModel } from '../inference/prediction-model.js';
@@ -39,6 +41,16 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime):
   }
   let examplesChecked = 0;
   for (const spec of manifest.endpoints) {
+    if (!isPredictionEndpoint(spec)) {
+      // Data endpoints are checked as far as possible without a database: their SQL compiles.
+      try {
+        if (spec.type === 'SQL_QUERY') new SqlQueryEndpoint(spec);
+        else new Lookup(spec);
+      } catch (e) {
+        problems.push(`endpoint "${spec.id}": ${describe(e).replace(/^Error: /, '')}`);
+      }
+      continue;
+    }
     const onnx = files.get(spec.model.file);
     if (!onnx) {
       problems.push(`endpoint "${spec.id}": ${spec.model.file} is missing`);
@@ -78,7 +90,7 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime):
   return { manifest, files, bytes, examplesChecked };
 }
 
-async function checkExamples(spec: EndpointSpec, model: PredictionModel): Promise<string[]> {
+async function checkExamples(spec: PredictionEndpointSpec, model: PredictionModel): Promise<string[]> {
   if (spec.examples.length === 0) return [];
   let results: PredictionResult[];
   try {

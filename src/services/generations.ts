@@ -1,4 +1,4 @@
-import { ExplanationBackground, Manifest, type EndpointSpec } from '@apinode/protocol';
+import { ExplanationBackground, Manifest, isPredictionEndpoint, type EndpointSpec, type PredictionEndpointSpec } from '@apinode/protocol';
 import { ApiError, describe, isApiError } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { PredictionModel } from '../inference/prediction-model.js';
@@ -54,7 +54,7 @@ export class Generations {
   }
 
   /** A lease on the endpoint's loaded model: release it when the request is done. */
-  model(gen: Generation, spec: EndpointSpec): Promise<Lease<PredictionModel>> {
+  model(gen: Generation, spec: PredictionEndpointSpec): Promise<Lease<PredictionModel>> {
     return this.models.acquire(`${gen.serviceId}/${gen.id}/${spec.id}`, async () => {
       const bgFile = spec.explanations?.background;
       const [file, bg] = await Promise.all([
@@ -88,7 +88,7 @@ export class Generations {
   async preload(serviceId: string, gen: string): Promise<Generation> {
     const generation = await this.get(serviceId, gen);
     if (!generation) throw ApiError.notFound('GENERATION_NOT_FOUND', `Generation "${gen}" of service "${serviceId}" is not committed`);
-    for (const spec of generation.endpoints.values()) (await this.model(generation, spec)).release();
+    for (const spec of generation.endpoints.values()) if (isPredictionEndpoint(spec)) (await this.model(generation, spec)).release();
     return generation;
   }
 

@@ -1,4 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import { silentLogger } from '../../src/observability/logger.js';
+import { seedDemoDatabase } from '../../src/runtime/node-demo-sql.js';
+import { PgliteSqlClient } from '../../src/sql/pglite-sql-client.js';
 import { APINodeAdminClient, APINodeClient, ApiNodeError } from '@apinode/client';
 import { loadReference, referenceScore } from '../../examples/reference-scorer.js';
 import { packTarGz } from '../../src/services/archive.js';
@@ -15,7 +19,10 @@ let fetchApp: (r: Request) => Promise<Response>;
 beforeAll(async () => {
   const { store } = await tempStore();
   await seedDemo(store, 'client-key');
-  const { app } = testApp(store, { APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0' });
+  const db = await PGlite.create();
+  await seedDemoDatabase(db);
+  const sql = new PgliteSqlClient(db, 'default', silentLogger);
+  const { app } = testApp(store, { APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0' }, { sql: () => sql });
   fetchApp = async (r) => app.fetch(r);
 });
 
@@ -40,7 +47,16 @@ describe('APINodeClient (the DSS client methods) against the real app', () => {
     const bad = new APINodeClient('http://node', 'demo', { apiKey: 'nope', fetch: fetchApp });
     await expect(bad.predictRecord('car-mpg', {})).rejects.toMatchObject({ name: 'ApiNodeError', status: 401, errorType: 'INVALID_CREDENTIALS' });
     await expect(client().predictRecord('no-such-endpoint', {})).rejects.toBeInstanceOf(ApiNodeError);
-    await expect(client().sqlQuery('car-mpg', {})).rejects.toMatchObject({ status: 404 });
+    await expect(client().sqlQuery('car-mpg', {})).rejects.toMatchObject({ status: 400, errorType: 'WRONG_ENDPOINT_TYPE' });
+  });
+
+  it('sqlQuery, lookupRecord and lookupRecords reach the data endpoints', async () => {
+    const q = await client().sqlQuery<{ results: { rows: string[][] }[] }>('cars-by-origin', { origin: 'Europe', minMpg: 40 });
+    expect(q.results[0]!.rows.every((r) => r[5] === 'Europe' && Number(r[1]) >= 40)).toBe(true);
+    const one = await client().lookupRecord<{ results: { data: { Name: string } }[] }>('car-specs', { Name: 'ford pinto' });
+    expect(one.results[0]!.data.Name).toBe('ford pinto');
+    const many = await client().lookupRecords<{ results: { ignored: boolean }[] }>('car-specs', [{ Name: 'ford pinto' }, { Name: 'nope' }]);
+    expect(many.results.map((r) => r.ignored)).toEqual([false, true]);
   });
 
   it('reports an unreachable node as UNREACHABLE', async () => {

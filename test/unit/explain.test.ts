@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExplanationBackground, Manifest, type PredictionEndpointSpec } from '@apinode/protocol';
+import { ExplanationBackground, Manifest, type PredictionEndpointSpec, isPredictionEndpoint } from '@apinode/protocol';
 import { loadReference, referenceScore } from '../../examples/reference-scorer.js';
 import type { FeatureRecord } from '../../src/inference/encoding.js';
 import { resolveExplanations, type ExplainRequest } from '../../src/inference/explain/explainer.js';
@@ -59,7 +59,7 @@ const logOdds = (probas: Record<string, number>, cls: string) => {
 
 async function demo(gen: string, id: string, fixedBatch?: number): Promise<Demo> {
   const manifest = Manifest.parse(JSON.parse(readFileSync(new URL(`${gen}/manifest.json`, DEMO), 'utf8')));
-  const spec = manifest.endpoints.find((e) => e.id === id)!;
+  const spec = manifest.endpoints.filter(isPredictionEndpoint).find((e) => e.id === id)!;
   const background = ExplanationBackground.parse(JSON.parse(readFileSync(new URL(`${gen}/${spec.explanations!.background}`, DEMO), 'utf8')));
   const runtime = countingRuntime(fixedBatch);
   const model = await PredictionModel.load(spec, new Uint8Array(readFileSync(new URL(`${gen}/${spec.model.file}`, DEMO))), runtime, background);
@@ -237,7 +237,7 @@ describe('explanation settings', () => {
   const manifest = () => JSON.parse(readFileSync(new URL('v2/manifest.json', DEMO), 'utf8'));
 
   it("fills a request's null fields from the endpoint's defaults, and explains only when enabled", () => {
-    const spec = Manifest.parse(manifest()).endpoints.find((e) => e.id === 'car-mpg')!;
+    const spec = Manifest.parse(manifest()).endpoints.filter(isPredictionEndpoint).find((e) => e.id === 'car-mpg')!;
     expect(resolveExplanations({ enabled: true, method: null, nExplanations: 2 }, spec)).toEqual({ method: 'SHAPLEY', nExplanations: 2, nMonteCarloSteps: 100 });
     expect(resolveExplanations(undefined, spec)).toBeNull();
     expect(resolveExplanations({ enabled: null, method: 'ICE' }, spec)).toBeNull();

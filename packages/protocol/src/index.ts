@@ -3,3 +3,4 @@ export * from './manifest.js';
 export * from './service.js';
 export * from './wire.js';
 export * from './admin.js';
+export * from './data-endpoints.js';

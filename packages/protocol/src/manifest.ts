@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from './common.js';
+import { LookupEndpointSpec, LookupSpec, SqlQueryEndpointSpec } from './data-endpoints.js';
 
 /** Generation bundle format, see docs/generation-format.md. */
 export const FORMAT_VERSION = 1;
@@ -153,12 +154,16 @@ export const PredictionEndpointSpec = z.object({
   examples: z.array(Example).default([]),
   /** Explanation defaults and background data; absent: explanations are unavailable. */
   explanations: ExplanationSettings.optional(),
+  /** Features looked up in tables before scoring (their columns join the record's features). */
+  enrich: z.array(LookupSpec).default([]),
   description: z.string().optional(),
 });
 export type PredictionEndpointSpec = z.infer<typeof PredictionEndpointSpec>;
 
-export const EndpointSpec = PredictionEndpointSpec;
+export const EndpointSpec = z.discriminatedUnion('type', [PredictionEndpointSpec, SqlQueryEndpointSpec, LookupEndpointSpec]);
 export type EndpointSpec = z.infer<typeof EndpointSpec>;
+
+export const isPredictionEndpoint = (e: EndpointSpec): e is PredictionEndpointSpec => e.type === 'STD_PREDICTION' || e.type === 'STD_CLUSTERING';
 
 export const Manifest = z
   .object({
@@ -173,6 +178,7 @@ export const Manifest = z
     for (const [i, e] of m.endpoints.entries()) {
       if (seen.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id "${e.id}"` });
       seen.add(e.id);
+      if (!isPredictionEndpoint(e)) continue;
       const names = new Set(e.features.map((f) => f.name));
       for (const [j, c] of e.model.inputs.columns.entries()) {
         if (!names.has(c.feature)) {
