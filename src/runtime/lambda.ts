@@ -7,6 +7,7 @@ import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { jsonLogger } from '../observability/logger.js';
 import type { QueryLogSink } from '../observability/query-log.js';
 import { mappedGenerations } from '../services/dispatch.js';
+import { neonConnections } from '../sql/connections.js';
 import { S3ObjectStore, s3OptionsFromEnv } from '../storage/s3-object-store.js';
 
 type Env = Record<string, string | undefined>;
@@ -21,9 +22,12 @@ export type LambdaHandler = (event: LambdaEvent, context?: LambdaContext) => Pro
 export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}): Promise<LambdaHandler> {
   ort.env.wasm.numThreads = 1;
   const secretArn = env.APINODE_SQL_SECRET_ARN;
-  // Kept as a variable so the SQL layer's config parsing picks it up like any other.
-  const config = parseConfig(secretArn ? { ...env, APINODE_DATABASE_URL: await readConnectionString(secretArn) } : env);
+  // The secret becomes the "default" connection, like APINODE_DATABASE_URL would.
+  if (secretArn) env = { ...env, APINODE_DATABASE_URL: await readConnectionString(secretArn) };
+  const config = parseConfig(env);
   const log = ports.log ?? jsonLogger((line) => process.stderr.write(line + '\n'));
+  const webSocket = globalThis.WebSocket ?? (await import('ws')).WebSocket;
+  const connections = neonConnections(env, log, { webSocket });
   const s3 = s3OptionsFromEnv(env);
   if (!ports.store && !s3) throw new Error('invalid configuration: APINODE_S3_BUCKET is required on Lambda');
   const store = ports.store ?? new S3ObjectStore(s3!);
@@ -31,7 +35,8 @@ export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}):
   // Lambda freezes the instance once the handler returns: background work is awaited instead.
   const tasks: Promise<unknown>[] = [];
   const background = (p: Promise<unknown>) => void tasks.push(p.catch((e: unknown) => log.warn('background task failed', { error: String(e) })));
-  const { app, deps } = createApp({ models: ortModelRuntime(ort), ...ports, store, log, queryLog, background }, config);
+  const sql = ports.sql ?? ((name: string) => connections.get(name.toLowerCase()));
+  const { app, deps } = createApp({ models: ortModelRuntime(ort), ...ports, store, log, queryLog, background, sql }, config);
 
   for (const item of (env.APINODE_PRELOAD ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const [serviceId, gen] = item.split('/') as [string, string | undefined];

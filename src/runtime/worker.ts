@@ -8,6 +8,7 @@ import type { ModelRuntime } from '../inference/model-runtime.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { jsonLogger } from '../observability/logger.js';
 import type { QueryLogEntry, QueryLogSink } from '../observability/query-log.js';
+import { neonConnections } from '../sql/connections.js';
 import { R2ObjectStore } from '../storage/r2-object-store.js';
 
 // Workers cannot compile WebAssembly from bytes: ORT gets a placeholder binary, and its one
@@ -72,7 +73,10 @@ function build(env: Env): App {
     const tracked = p.catch((e: unknown) => log.warn('background work failed', { error: describe(e) })).finally(() => pending.delete(tracked));
     pending.add(tracked);
   };
-  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background }, parseConfig(vars));
+  // No I/O may outlive its request on Workers: each SQL call opens (and closes) its own connection.
+  const connections = neonConnections(vars, log, { connectionPerCall: true });
+  const sql = (name: string) => connections.get(name.toLowerCase());
+  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql }, parseConfig(vars));
 }
 
 export default {

@@ -7,6 +7,7 @@ import { seedDemo } from '../../src/runtime/node-demo.js';
 import { LocalS3 } from '../s3/s3-server.js';
 import { FlakyStore } from '../support/stores.js';
 import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
+import { demoDatabaseOverWebSocket, sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite, type Target } from './suite.js';
 
 /**
@@ -19,13 +20,15 @@ type Handler = (event: LambdaEvent) => Promise<APIGatewayProxyResult & { multiVa
 
 let s3: LocalS3;
 let handler: Handler;
+let database: Awaited<ReturnType<typeof demoDatabaseOverWebSocket>> | undefined;
 let createLambdaHandler: typeof Lambda.createLambdaHandler;
 let batchedQueryLog: typeof Lambda.batchedQueryLog;
 const ready = (async () => {
   s3 = await LocalS3.start();
   await seedDemo(s3.store(), DEMO_KEY);
   // The module builds its handler at import (Lambda's init phase): the variables come first.
-  Object.assign(process.env, CONFORMANCE_ENV, ADMIN_ENV, s3.env, { APINODE_PRELOAD: 'demo' });
+  database = await demoDatabaseOverWebSocket();
+  Object.assign(process.env, CONFORMANCE_ENV, ADMIN_ENV, s3.env, database.env, { APINODE_PRELOAD: 'demo' });
   const lambda = await import('../../src/runtime/lambda.js');
   ({ createLambdaHandler, batchedQueryLog } = lambda);
   handler = lambda.handler as Handler;
@@ -98,13 +101,18 @@ const target = (shape: Shape) => async (): Promise<Target> => {
   return { fetch: async (path, init) => toResponse(await handler(await toEvent(shape, path, init))), close: async () => undefined };
 };
 
-afterAll(async () => s3?.destroy());
+afterAll(async () => {
+  await s3?.destroy();
+  await database?.close();
+});
 
 conformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 conformanceSuite('Lambda (Function URL events)', target('Function URL'));
 conformanceSuite('Lambda (ALB events)', target('ALB'));
 // Archives travel base64-encoded in the events, as API Gateway sends binary bodies.
 adminConformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
+// Postgres through the Neon driver, as with Neon in production (here over a local WebSocket bridge).
+sqlConformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 
 describe('the Lambda entry', () => {
   let t: Target;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/runtime/node.js';
 import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
+import { sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, conformanceSuite, type Target } from './suite.js';
 
 // The real Node entry, on a real loopback socket, seeding the demo into a fresh folder.
@@ -14,3 +15,5 @@ async function nodeTarget(env: Record<string, string>): Promise<Target> {
 
 conformanceSuite('Node', () => nodeTarget({}));
 adminConformanceSuite('Node', () => nodeTarget(ADMIN_ENV));
+// The embedded default: PGlite in the node's process, seeded with the demo's cars.
+sqlConformanceSuite('Node (PGlite)', () => nodeTarget({}));

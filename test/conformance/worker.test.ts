@@ -1,5 +1,6 @@
 import { buildWorker, startWorkerd } from '../workers/workerd.js';
 import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
+import { demoDatabaseOverWebSocket, sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite } from './suite.js';
 
 // The deployable bundle (wrangler deploy --dry-run), inside workerd (Miniflare), on a local R2 bucket.
@@ -15,4 +16,18 @@ adminConformanceSuite('Cloudflare Workers (workerd)', async () => {
   const vars = { ...Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), ...ADMIN_ENV };
   const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
   return { fetch: worker.fetch, close: worker.close };
+});
+
+// Postgres through the Neon driver inside workerd (one connection per call), over a local WebSocket bridge.
+sqlConformanceSuite('Cloudflare Workers (workerd)', async () => {
+  const database = await demoDatabaseOverWebSocket();
+  const vars = { ...Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), ...database.env };
+  const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
+  return {
+    fetch: worker.fetch,
+    close: async () => {
+      await worker.close();
+      await database.close();
+    },
+  };
 });

@@ -66,7 +66,7 @@ const backends: [string, () => Promise<Backend>][] = [
     neonConfig.useSecureWebSocket = false;
     neonConfig.pipelineConnect = false;
     neonConfig.wsProxy = (host, port) => `${server.wsProxy}?address=${host}:${port}`;
-    const client = new NeonSqlClient('postgresql://postgres:postgres@localhost:5432/postgres', 'default', silentLogger, 1);
+    const client = new NeonSqlClient('postgresql://postgres:postgres@localhost:5432/postgres', 'default', silentLogger, { maxConnections: 1 });
     return { client, stop: () => server.close(), close: async () => { await client.close().catch(() => undefined); await server.close().catch(() => undefined); await db.close(); } };
   }],
 ];
@@ -79,7 +79,7 @@ if (process.env.APINODE_TEST_PG_URL && process.env.APINODE_TEST_PG_WSPROXY) {
     neonConfig.pipelineConnect = false;
     const proxy = process.env.APINODE_TEST_PG_WSPROXY!;
     neonConfig.wsProxy = () => proxy;
-    const admin = new NeonSqlClient(process.env.APINODE_TEST_PG_URL!, 'setup', silentLogger, 1);
+    const admin = new NeonSqlClient(process.env.APINODE_TEST_PG_URL!, 'setup', silentLogger, { maxConnections: 1 });
     await admin.run([{ text: 'DROP TABLE IF EXISTS cars, notes', values: [] }], 10_000);
     const db = await seeded(); // the same rows, copied over
     const cars = (await db.query<Json>('SELECT * FROM cars')).rows;
@@ -90,7 +90,7 @@ if (process.env.APINODE_TEST_PG_URL && process.env.APINODE_TEST_PG_WSPROXY) {
     ], 30_000);
     await admin.close();
     await db.close();
-    const client = new NeonSqlClient(process.env.APINODE_TEST_PG_URL!, 'default', silentLogger, 2);
+    const client = new NeonSqlClient(process.env.APINODE_TEST_PG_URL!, 'default', silentLogger, { maxConnections: 2 });
     return { client, close: () => client.close() };
   }]);
 }

@@ -9,7 +9,8 @@ import { WebSocketServer } from 'ws';
  * the way the Neon driver reaches Postgres: a small WebSocket-to-TCP bridge in between.
  */
 export async function startPgOverWebSocket(db: PGlite): Promise<{ wsProxy: string; close(): Promise<void> }> {
-  const pg = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
+  // Several connections: runtimes that open one per call (Workers) overlap their closes.
+  const pg = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 16 });
   await pg.start();
   const pgPort = ((pg as unknown as { server: net.Server }).server.address() as AddressInfo).port;
   const bridge = await wsToTcpBridge('127.0.0.1', pgPort);
