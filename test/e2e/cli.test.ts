@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, type NodeServer } from '../../src/runtime/node.js';
 import { DEMO_GENERATIONS } from '../support/demo-archive.js';
+import { BUCKET, LocalS3 } from '../s3/s3-server.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/apinode-admin.mjs', import.meta.url));
 const ADMIN = 'cli-test-admin-key-0123456789';
@@ -88,5 +89,23 @@ describe('apinode-admin against a local bucket', () => {
     const res = await cli(['generation', 'validate', join(DEMO_GENERATIONS, '..', 'reference')]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/manifest\.json is missing/);
+  });
+});
+
+describe('apinode-admin against an S3 bucket (s3rver on loopback)', () => {
+  it('pushes and maps a generation straight into the bucket', async () => {
+    const s3 = await LocalS3.start();
+    try {
+      const env = { ...s3.env, APINODE_S3_BUCKET: '' };
+      const bucket = ['--bucket', `s3://${BUCKET}/tenant-a`];
+      expect((await cli(['service', 'create', 'remote', ...bucket], env)).code).toBe(0);
+      expect((await cli(['generation', 'push', join(DEMO_GENERATIONS, 'v1'), '--service', 'remote', ...bucket], env)).code).toBe(0);
+      expect((await cli(['mapping', 'switch', 'remote', 'v1', ...bucket], env)).code).toBe(0);
+      const keys = await s3.store('tenant-a').list('services/remote/');
+      expect(keys).toContain('services/remote/generations/v1/manifest.json');
+      expect(keys).toContain('services/remote/service.json');
+    } finally {
+      await s3.destroy();
+    }
   });
 });

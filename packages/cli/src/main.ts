@@ -17,7 +17,8 @@ const USAGE = `apinode-admin <noun> <verb> [arguments] [options]
 
 Target (one of):
   --url http://host:port --admin-key KEY    a running node's admin API (or APINODE_URL, APINODE_ADMIN_KEY)
-  --bucket ./data                           the bucket itself (a local folder)
+  --bucket ./data | s3://bucket/prefix      the bucket itself: a local folder, or S3 / R2's S3 API
+                                            (AWS credentials; APINODE_S3_ENDPOINT, APINODE_S3_FORCE_PATH_STYLE)
 Options: --json (machine-readable output), --help`;
 
 type Flags = { json: boolean; url?: string; 'admin-key'?: string; bucket?: string; auth?: string; out?: string; service?: string; label?: string; prometheus: boolean; help: boolean };

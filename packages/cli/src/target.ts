@@ -8,12 +8,31 @@ import { ortModelRuntime } from '../../../src/inference/ort-runtime.js';
 import { jsonLogger } from '../../../src/observability/logger.js';
 import { discardQueryLog } from '../../../src/observability/query-log.js';
 import { FsObjectStore } from '../../../src/storage/fs-object-store.js';
+import type { ObjectStore } from '../../../src/storage/object-store.js';
+import { S3ObjectStore, s3OptionsFromEnv } from '../../../src/storage/s3-object-store.js';
 import { UsageError } from './output.js';
 
 export interface TargetOptions {
   url?: string | undefined;
   adminKey?: string | undefined;
   bucket?: string | undefined;
+}
+
+/**
+ * A local folder (./data, file://…) or an S3-protocol bucket: s3://bucket/prefix, with the
+ * usual AWS credentials and, for R2's S3 API or MinIO, APINODE_S3_ENDPOINT and
+ * APINODE_S3_FORCE_PATH_STYLE.
+ */
+function bucketStore(bucket: string): ObjectStore {
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(bucket);
+  if (s3) {
+    const opts = s3OptionsFromEnv({ ...process.env, APINODE_S3_BUCKET: s3[1], APINODE_S3_PREFIX: s3[2] || undefined });
+    return new S3ObjectStore(opts!);
+  }
+  if (/^[a-z0-9]+:\/\//.test(bucket) && !bucket.startsWith('file://')) {
+    throw new UsageError(`unsupported bucket "${bucket}"`, 'use a local folder (--bucket ./data) or s3://bucket/prefix (R2 through its S3 API with APINODE_S3_ENDPOINT)');
+  }
+  return new FsObjectStore(resolve(bucket.replace(/^file:\/\//, '')));
 }
 
 export const modelRuntime = () => {
@@ -28,11 +47,8 @@ export const modelRuntime = () => {
  */
 export function adminClient(o: TargetOptions): APINodeAdminClient {
   if (o.bucket) {
-    if (/^[a-z0-9]+:\/\//.test(o.bucket) && !o.bucket.startsWith('file://')) {
-      throw new UsageError(`unsupported bucket "${o.bucket}"`, 'use a local folder (--bucket ./data)');
-    }
     const key = randomBytes(24).toString('hex');
-    const store = new FsObjectStore(resolve(o.bucket.replace(/^file:\/\//, '')));
+    const store = bucketStore(o.bucket);
     const log = jsonLogger((line) => process.stderr.write(process.env.APINODE_CLI_AUDIT === 'off' ? '' : line + '\n'));
     const { app } = createApp(
       { store, models: modelRuntime(), queryLog: discardQueryLog, log },
