@@ -13,7 +13,9 @@ import { Manifest } from '../packages/protocol/src/index.js';
 import { referenceScore, type Reference } from './reference-scorer.js';
 import { buildBackground, formatBackground } from './demo-build/background.js';
 import { checkEndpoint } from './demo-build/check.js';
+import { codeEndpointSpecs } from './demo-build/code-endpoints.js';
 import { dataEndpointSpecs } from './demo-build/data-endpoints.js';
+import { addForecastAndCausalEndpoints } from './demo-build/forecast-demo.js';
 import { loadEndpoints, type EndpointData } from './demo-build/endpoints.js';
 import { accuracy, auc, bestF1Threshold, percentiles, r2, rmse } from './demo-build/metrics.js';
 import { trainPenguinClusters, trainV1, trainV2, type Trained } from './demo-build/models.js';
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
       console.log(`v2/penguin-clusters: centroids ${JSON.stringify(t.ref.model.kind === 'kmeans' ? t.ref.model.centroids : [])}`);
     }
     specs.push(...dataEndpointSpecs(specs.find((s) => s.id === 'car-mpg')!));
+    await addForecastAndCausalEndpoints(g.generation, endpoints, specs, files);
     const manifest = { formatVersion: 1, generation: g.generation, createdAt: g.createdAt, description: g.description, endpoints: specs };
     Manifest.parse(manifest);
     const genDir = join(OUT, 'generations', g.generation);
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
       mkdirSync(join(genDir, 'data'), { recursive: true });
       writeFileSync(join(genDir, b.file), b.text);
     }
+    specs.push(...codeEndpointSpecs(genDir, specs.find((s) => s.id === 'penguin-species')!['classes'] as string[]));
     writeJson(join(genDir, 'manifest.json'), manifest);
   }
 

@@ -121,3 +121,54 @@ export function referenceScore(ref: unknown, features: Record<string, unknown>):
   else p.forEach((v, i) => (v > p[k]! ? (k = i) : undefined));
   return { prediction: classes[k]!, probas };
 }
+
+/**
+ * stock-forecast: a linear model per horizon step on the window's values relative to its last
+ * value (x / last - 1), predicting relative changes; quantiles add per-step residual quantiles.
+ */
+export interface ForecastReference {
+  endpoint: string;
+  generation: string;
+  windowLength: number;
+  horizon: number;
+  quantiles: number[];
+  /** weights[j][h]: window position j (oldest first) for horizon step h */
+  weights: number[][];
+  bias: number[];
+  /** offsets[h][q]: added to the relative point forecast of step h for quantile q */
+  offsets: number[][];
+}
+
+export function referenceForecast(ref: ForecastReference, window: readonly number[]): { forecast: number[]; quantilesValues: number[][] } {
+  if (window.length !== ref.windowLength) throw new Error(`window of ${window.length} values, the model reads ${ref.windowLength}`);
+  const last = window[window.length - 1]!;
+  const x = window.map((v) => v / last - 1);
+  const rel = ref.bias.map((b, h) => x.reduce((s, xj, j) => s + xj * ref.weights[j]![h]!, b));
+  return {
+    forecast: rel.map((r) => last * (1 + r)),
+    quantilesValues: ref.quantiles.map((_, q) => rel.map((r, h) => last * (1 + r + ref.offsets[h]![q]!))),
+  };
+}
+
+/** A T-learner: one linear regressor per arm on the same encoded features; the effect is treated - control. */
+export interface CausalReference {
+  endpoint: string;
+  generation: string;
+  columns: RefColumn[];
+  treated: { coefficients: number[]; intercept: number };
+  control: { coefficients: number[]; intercept: number };
+  /** The semi-synthetic truth the data was built with: effect = base + perUnit * (feature - from). */
+  trueEffect: { feature: string; base: number; perUnit: number; from: number };
+}
+
+export function referenceEffect(ref: CausalReference, features: Record<string, unknown>): { prediction: number; outcomeTreated: number; outcomeControl: number } {
+  const x = encodeFeatures(ref.columns, features);
+  const lin = (m: { coefficients: number[]; intercept: number }) => m.coefficients.reduce((s, w, j) => s + w * x[j]!, m.intercept);
+  const outcomeTreated = lin(ref.treated);
+  const outcomeControl = lin(ref.control);
+  return { prediction: outcomeTreated - outcomeControl, outcomeTreated, outcomeControl };
+}
+
+export function loadReferenceAs<R>(gen: string, endpoint: string): R {
+  return JSON.parse(readFileSync(join(here, 'demo', 'reference', gen, `${endpoint}.json`), 'utf8')) as R;
+}

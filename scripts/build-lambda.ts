@@ -11,6 +11,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/lambda');
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+// The code sandbox's QuickJS glue is bundled; it reads its .wasm next to the running script too.
+const quickjsWasm = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -31,6 +33,7 @@ const result = await build({
   logLevel: 'warning',
 });
 for (const f of ORT_FILES) await copyFile(join(ortDist, f), join(outdir, f));
+await copyFile(quickjsWasm, join(outdir, 'emscripten-module.wasm'));
 
-const sizes = await Promise.all(['index.mjs', ...ORT_FILES].map(async (f) => `${f} ${((await stat(join(outdir, f))).size / 1024).toFixed(0)} KiB`));
+const sizes = await Promise.all(['index.mjs', ...ORT_FILES, 'emscripten-module.wasm'].map(async (f) => `${f} ${((await stat(join(outdir, f))).size / 1024).toFixed(0)} KiB`));
 console.log(`dist/lambda: ${sizes.join(', ')} (${Object.keys(result.metafile.inputs).length} inputs)`);

@@ -4,6 +4,9 @@ import { adminRoutes } from './api/admin-routes.js';
 import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http.js';
 import { dataRoutes } from './api/data-routes.js';
 import { predictRoutes } from './api/predict-routes.js';
+import { codeRoutes } from './api/code-routes.js';
+import { CodeEndpoints, type SandboxWasm } from './code/code-endpoints.js';
+import { timeseriesRoutes } from './api/timeseries-routes.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
 import type { Logger } from './observability/logger.js';
@@ -28,6 +31,8 @@ export interface Ports {
   readonly now?: () => number;
   /** @default Math.random */
   readonly random?: () => number;
+  /** The code sandbox's QuickJS WebAssembly module. @default - the package loads its own .wasm file (Node, Lambda) */
+  readonly codeWasm?: SandboxWasm;
 }
 
 export interface App {
@@ -61,11 +66,15 @@ export function createApp(ports: Ports, config: Config): App {
   app.get('/isAlive/', (c) => c.text('OK'));
 
   app.use('/public/api/*', recordMetrics(deps.metrics));
-  app.route('/public/api/v1', predictRoutes(deps));
+  // Code endpoints' self-client calls back into this same app, in-process.
+  const code = new CodeEndpoints(deps, ports.codeWasm, async (req) => app.fetch(req));
+  app.route('/public/api/v1', predictRoutes(deps, code));
+  app.route('/public/api/v1', codeRoutes(deps, code));
   app.route('/public/api/v1', dataRoutes(deps));
+  app.route('/public/api/v1', timeseriesRoutes(deps));
 
   // Mounted only where the deployment enables it (the admin function, or a local node).
-  if (config.admin) app.route('/admin/api', adminRoutes(deps, ports.store, ports.models));
+  if (config.admin) app.route('/admin/api', adminRoutes(deps, ports.store, ports.models, code.sandbox));
 
   return { app, deps };
 }

@@ -5,6 +5,7 @@ import { unpackArchive } from '../services/archive.js';
 import { commitGeneration, validateGeneration } from '../services/generation-import.js';
 import { ServiceAdmin, keyInfo, newKey } from '../services/service-admin.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
+import type { CodeSandbox } from '../code/sandbox.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { authenticateAdmin, readAdminKeys, writeAdminKeys } from './admin-auth.js';
 import { hashKey } from './auth.js';
@@ -17,7 +18,7 @@ type AdminEnv = AppEnv & { Variables: AppEnv['Variables'] & { admin: string } };
  * The admin API (DESIGN 6), DSS-compatible routes plus key and auth management. Every change
  * is written to the operational log as an audit line: who (the admin key's label), what, when.
  */
-export function adminRoutes(deps: Deps, store: ObjectStore, runtime: ModelRuntime): Hono<AdminEnv> {
+export function adminRoutes(deps: Deps, store: ObjectStore, runtime: ModelRuntime, sandbox?: CodeSandbox): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const services = new ServiceAdmin(store, deps.registry, deps.generations);
   const audit = (c: Context<AdminEnv>, action: string, fields: Record<string, unknown> = {}) =>
@@ -54,7 +55,7 @@ export function adminRoutes(deps: Deps, store: ObjectStore, runtime: ModelRuntim
     const serviceId = id(c, 'serviceId');
     await services.status(serviceId);
     const files = unpackArchive(await readBytes(c, deps.config.maxImportBytes), deps.config.maxImportBytes);
-    const validated = await validateGeneration(files, runtime);
+    const validated = await validateGeneration(files, runtime, sandbox);
     await commitGeneration(store, serviceId, validated);
     const result: ImportResult = {
       serviceId,

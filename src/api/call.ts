@@ -59,6 +59,10 @@ const ACTIONS: Record<EndpointSpec['type'], string> = {
   STD_CLUSTERING: 'predict, predict-multi or predict-simple',
   SQL_QUERY: 'query',
   DATASETS_LOOKUP: 'lookup, lookup-multi or lookup-simple',
+  STD_FORECAST: 'forecast',
+  STD_CAUSAL_PREDICTION: 'predict-effect or predict-effect-multi',
+  FUNCTION: 'run',
+  CUSTOM_PREDICTION: 'predict, predict-multi or predict-simple',
 };
 
 /** The bound endpoint if it is of one of these kinds; else 400 saying which action it takes. */

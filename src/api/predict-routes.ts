@@ -7,15 +7,21 @@ import { resolveExplanations } from '../inference/explain/explainer.js';
 import { admit, apiContext, bind, ofKind, type Bound } from './call.js';
 import type { AppEnv, Deps } from './env.js';
 import { readJson, since } from './http.js';
+import type { CodeEndpoints } from '../code/code-endpoints.js';
 
 interface Item {
   features: FeatureRecord;
   context?: Record<string, unknown> | null | undefined;
 }
 
+type Scored = { bound: Bound; results: PredictionResult[]; timing: PredictionTiming };
+
 /** predict, predict-simple and predict-multi: one scoring path, three request shapes. */
-export function predictRoutes(deps: Deps): Hono<AppEnv> {
+export function predictRoutes(deps: Deps, code?: CodeEndpoints): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // CUSTOM_PREDICTION endpoints score in their code; everything around scoring is shared.
+  const score = (d: Deps, c: Context<AppEnv>, b: Bound, items: readonly Item[], params?: ExplanationsParams): Promise<Scored> =>
+    b.endpoint.type === 'CUSTOM_PREDICTION' && code ? scoreCustom(d, code, c, b, items, params) : scoreModel(d, c, b, items, params);
 
   app.post('/:serviceId/:endpointId/predict', async (c) => {
     const admitted = await admit(deps, c);
@@ -46,14 +52,14 @@ function explanations(params: ExplanationsParams | undefined, bound: ReturnType<
 }
 
 /** predict and predict-simple answer one result, or 400 when their one record is unusable. */
-function single(c: Context<AppEnv>, out: Awaited<ReturnType<typeof score>>): Response {
+function single(c: Context<AppEnv>, out: Scored): Response {
   const result = out.results[0] as PredictionResult;
   if (result.ignored) throw ApiError.badRequest('INVALID_RECORD', `The record cannot be scored: ${result.ignoreReason}`);
   return c.json({ result, timing: out.timing, apiContext: apiContext(out.bound) });
 }
 
 /** Scores items as ONE batch on the bound endpoint's model, times it and logs every record. */
-async function score(deps: Deps, c: Context<AppEnv>, anyBound: Bound, items: readonly Item[], params?: ExplanationsParams) {
+async function scoreModel(deps: Deps, c: Context<AppEnv>, anyBound: Bound, items: readonly Item[], params?: ExplanationsParams) {
   const bound = ofKind(anyBound, 'STD_PREDICTION', 'STD_CLUSTERING');
   c.header('X-Apinode-Generation', bound.generation.id);
   const explain = explanations(params, bound);
@@ -83,6 +89,18 @@ async function score(deps: Deps, c: Context<AppEnv>, anyBound: Bound, items: rea
   } finally {
     lease.release();
   }
+}
+
+/** The endpoint's code scores the records (docs/code-endpoints.md); no explanations. */
+async function scoreCustom(deps: Deps, code: CodeEndpoints, c: Context<AppEnv>, anyBound: Bound, items: readonly Item[], params?: ExplanationsParams): Promise<Scored> {
+  const bound = ofKind(anyBound, 'CUSTOM_PREDICTION');
+  c.header('X-Apinode-Generation', bound.generation.id);
+  if (params?.enabled) throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This endpoint cannot explain its predictions', 'custom prediction endpoints have no explanations');
+  c.set('generation', bound.generation.id);
+  c.set('records', items.length);
+  const { results, timing } = await code.predict(c, bound, items.map((i) => i.features));
+  if (deps.queryLog) logRecords(deps, c, bound, items, results, timing);
+  return { bound, results, timing };
 }
 
 function logRecords(deps: Deps, c: Context<AppEnv>, b: Bound, items: readonly Item[], results: PredictionResult[], timing: PredictionTiming) {

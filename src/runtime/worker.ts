@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-web/wasm';
 // The package path, not the export: wrangler's module rules resolve files, not `exports` maps.
 import ortWasm from 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm';
+// The code sandbox's QuickJS, precompiled the same way (docs/code-endpoints.md).
+import quickjsWasm from '@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm';
 import { createApp, type App } from '../app.js';
 import { parseConfig } from '../config.js';
 import { ApiError, describe } from '../errors.js';
@@ -76,7 +78,7 @@ function build(env: Env): App {
   // No I/O may outlive its request on Workers: each SQL call opens (and closes) its own connection.
   const connections = neonConnections(vars, log, { connectionPerCall: true });
   const sql = (name: string) => connections.get(name.toLowerCase());
-  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql }, parseConfig(vars));
+  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm }, parseConfig(vars));
 }
 
 export default {

@@ -1,7 +1,19 @@
-import { ExplanationBackground, Manifest, isPredictionEndpoint, type PredictionEndpointSpec, type PredictionResult } from '@apinode/protocol';
+import {
+  ExplanationBackground,
+  Manifest,
+  isPredictionEndpoint,
+  type CausalEndpointSpec,
+  type ForecastEndpointSpec,
+  type PredictionEndpointSpec,
+  type PredictionResult,
+} from '@apinode/protocol';
+import { CausalModel, checkCausalExamples } from '../endpoints/causal-model.js';
+import { ForecastModel, checkForecastExamples } from '../endpoints/forecast-model.js';
 import { Lookup } from '../endpoints/lookup.js';
 import { SqlQueryEndpoint } from '../endpoints/sql-query.js';
 import { ApiError, describe, formatIssues } from '../errors.js';
+import type { CodeSandbox } from '../code/sandbox.js';
+import { codeProblems, defaultSandbox } from '../code/validate.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { PredictionModel } from '../inference/prediction-model.js';
 import { layout } from '../storage/layout.js';
@@ -16,14 +28,14 @@ export interface ValidatedGeneration {
   readonly examplesChecked: number;
 }
 
-const ALLOWED = /^(manifest\.json|(models|data)\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/;
+const ALLOWED = /^(manifest\.json|(models|data|code)\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/;
 
 /**
  * Checks a generation completely before anything is written: manifest schema, file names,
  * every model loads in the model runtime and matches its manifest entry, and every example
  * scores to its expected output. Throws 400 INVALID_GENERATION listing every problem.
  */
-export async function validateGeneration(files: FileSet, runtime: ModelRuntime): Promise<ValidatedGeneration> {
+export async function validateGeneration(files: FileSet, runtime: ModelRuntime, sandbox: CodeSandbox = defaultSandbox()): Promise<ValidatedGeneration> {
   const problems: string[] = [];
   const manifestBytes = files.get('manifest.json');
   if (!manifestBytes) throw invalid(['manifest.json is missing at the top of the generation']);
@@ -37,15 +49,24 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime):
   if (!parsed.success) throw invalid(formatIssues(parsed.error.issues).split('; ').map((i) => `manifest.json: ${i}`));
   const manifest = parsed.data;
   for (const path of files.keys()) {
-    if (!ALLOWED.test(path) || path.split('/').includes('..')) problems.push(`unexpected file "${path}" (only manifest.json, models/ and data/)`);
+    if (!ALLOWED.test(path) || path.split('/').includes('..')) problems.push(`unexpected file "${path}" (only manifest.json, models/, data/ and code/)`);
   }
   let examplesChecked = 0;
   for (const spec of manifest.endpoints) {
+    if (spec.type === 'FUNCTION' || spec.type === 'CUSTOM_PREDICTION') {
+      problems.push(...(await codeProblems(spec, files, sandbox)));
+      continue;
+    }
+    if (spec.type === 'STD_FORECAST' || spec.type === 'STD_CAUSAL_PREDICTION') {
+      problems.push(...(await checkTimeseriesEndpoint(spec, files, runtime)));
+      examplesChecked += spec.examples.length;
+      continue;
+    }
     if (!isPredictionEndpoint(spec)) {
       // Data endpoints are checked as far as possible without a database: their SQL compiles.
       try {
         if (spec.type === 'SQL_QUERY') new SqlQueryEndpoint(spec);
-        else new Lookup(spec);
+        else if (spec.type === 'DATASETS_LOOKUP') new Lookup(spec);
       } catch (e) {
         problems.push(`endpoint "${spec.id}": ${describe(e).replace(/^Error: /, '')}`);
       }
@@ -113,6 +134,25 @@ async function checkExamples(spec: PredictionEndpointSpec, model: PredictionMode
     }
     return out;
   });
+}
+
+/** A forecasting or causal endpoint: its model loads, matches its manifest entry and answers its examples. */
+async function checkTimeseriesEndpoint(spec: ForecastEndpointSpec | CausalEndpointSpec, files: FileSet, runtime: ModelRuntime): Promise<string[]> {
+  const onnx = files.get(spec.model.file);
+  if (!onnx) return [`endpoint "${spec.id}": ${spec.model.file} is missing`];
+  let model: ForecastModel | CausalModel;
+  try {
+    model = spec.type === 'STD_FORECAST' ? await ForecastModel.load(spec, onnx, runtime) : await CausalModel.load(spec, onnx, runtime);
+  } catch (e) {
+    return [`endpoint "${spec.id}": the model cannot be loaded: ${describe(e).slice(0, 300)}`];
+  }
+  try {
+    return spec.type === 'STD_FORECAST' ? await checkForecastExamples(spec, model as ForecastModel) : await checkCausalExamples(spec, model as CausalModel);
+  } catch (e) {
+    return [`endpoint "${spec.id}": scoring the examples failed: ${describe(e).slice(0, 300)}`];
+  } finally {
+    model.release();
+  }
 }
 
 function invalid(problems: string[]): ApiError {

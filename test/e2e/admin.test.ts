@@ -72,7 +72,7 @@ describe('service lifecycle', () => {
 
     const g1 = await t.importGen('shop', 'g1', '2026-11-01T00:00:00Z');
     expect(g1.status).toBe(201);
-    expect(g1.body).toMatchObject({ serviceId: 'shop', generation: 'g1', endpoints: ['penguin-species', 'flight-delayed', 'car-mpg', 'cars-by-origin', 'car-specs', 'car-mpg-by-name'] });
+    expect(g1.body).toMatchObject({ serviceId: 'shop', generation: 'g1', endpoints: expect.arrayContaining(['penguin-species', 'flight-delayed', 'car-mpg', 'cars-by-origin', 'car-specs', 'car-mpg-by-name', 'stock-forecast', 'car-eco-tuning']) });
     expect(g1.body.examplesChecked).toBeGreaterThan(0);
     expect((await t.importGen('shop', 'g2', '2026-11-02T00:00:00Z')).status).toBe(201);
     expect((await t.importGen('shop', 'g1', '2026-11-03T00:00:00Z')).status).toBe(409);
@@ -185,8 +185,8 @@ describe('generation import', () => {
   it('preloads a generation on request', async () => {
     const res = await t.call('POST', '/services/demo/generations/v2/preload');
     expect(res.body.endpoints).toContain('car-mpg');
-    // one loaded model per prediction endpoint (SQL and lookup endpoints have none)
-    expect(t.deps.generations.models.size).toBe(res.body.endpoints.length - 2);
+    // one loaded model per prediction endpoint (SQL, lookup and the 4 code endpoints have none)
+    expect(t.deps.generations.models.size).toBe(res.body.endpoints.length - 2 - 4);
   });
 });
 

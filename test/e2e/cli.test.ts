@@ -34,7 +34,7 @@ describe('apinode-admin against a running node', () => {
     expect((await cli(['service', 'create', 'cli-svc', '--auth', 'PUBLIC', ...target])).code).toBe(0);
     const push = await cli(['generation', 'push', join(DEMO_GENERATIONS, 'v1'), '--service', 'cli-svc', '--json', ...target]);
     expect(push.code).toBe(0);
-    expect(JSON.parse(push.stdout)).toMatchObject({ serviceId: 'cli-svc', generation: 'v1', examplesChecked: 9 });
+    expect(JSON.parse(push.stdout)).toMatchObject({ serviceId: 'cli-svc', generation: 'v1', examplesChecked: 13 });
     expect((await cli(['mapping', 'switch', 'cli-svc', 'v1', ...target])).stdout).toMatch(/all traffic to v1/);
     const res = await fetch(`${node.url}/public/api/v1/cli-svc/car-mpg/predict`, { method: 'POST', body: JSON.stringify({ features: { cylinders: 4, weight_lbs: 2200 } }) });
     expect(res.status).toBe(200);

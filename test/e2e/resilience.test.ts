@@ -145,8 +145,8 @@ describe('preloading', () => {
   it('loads every model of a generation before the first request', async () => {
     const t = await setup();
     await t.deps.generations.preload('demo', 'v2');
-    // penguin-species, flight-delayed, car-mpg, penguin-clusters, car-mpg-by-name; none for SQL/lookup
-    expect(t.deps.generations.models.size).toBe(5);
+    // penguin-species, flight-delayed, car-mpg, penguin-clusters, car-mpg-by-name, stock-forecast, car-eco-tuning; none for SQL/lookup
+    expect(t.deps.generations.models.size).toBe(7);
     await expect(t.deps.generations.preload('demo', 'v9')).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -15,6 +15,8 @@ export interface WorkerBundle {
   readonly dir: string;
   readonly script: string;
   readonly wasmName: string;
+  /** The other precompiled modules (the code sandbox's QuickJS). */
+  readonly otherWasm: readonly string[];
 }
 
 /** Builds the Worker the way a deploy does (offline), into a fresh temporary folder. */
@@ -23,9 +25,10 @@ export async function buildWorker(): Promise<WorkerBundle> {
   await promisify(execFile)(join('node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', dir], {
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
   });
-  const wasmName = (await readdir(dir)).find((f) => f.endsWith('.wasm'));
+  const wasms = (await readdir(dir)).filter((f) => f.endsWith('.wasm'));
+  const wasmName = wasms.find((f) => f.includes('ort-wasm')) ?? wasms[0];
   if (!wasmName) throw new Error(`wrangler wrote no .wasm module to ${dir}`);
-  return { dir, script: 'worker.js', wasmName };
+  return { dir, script: 'worker.js', wasmName, otherWasm: wasms.filter((f) => f !== wasmName) };
 }
 
 export interface WorkerdOptions {
@@ -62,6 +65,7 @@ export async function startWorkerd(bundle: WorkerBundle, opts: WorkerdOptions = 
     modules: [
       { type: 'ESModule', path: join(bundle.dir, bundle.script), contents: await readFile(join(bundle.dir, bundle.script), 'utf8') },
       { type: 'CompiledWasm', path: join(bundle.dir, bundle.wasmName), contents: opts.wasm ?? (await readFile(join(bundle.dir, bundle.wasmName))) },
+      ...(await Promise.all(bundle.otherWasm.map(async (f) => ({ type: 'CompiledWasm' as const, path: join(bundle.dir, f), contents: await readFile(join(bundle.dir, f)) })))),
     ],
     compatibilityDate: '2026-04-01',
     r2Buckets: { GENERATIONS: 'apinode-generations' },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Id } from './common.js';
 import { LookupEndpointSpec, LookupSpec, SqlQueryEndpointSpec } from './data-endpoints.js';
+import { CausalEndpointSpec, ForecastEndpointSpec } from './timeseries-endpoints.js';
+import { CustomPredictionEndpointSpec, FunctionEndpointSpec } from './code-endpoints.js';
 
 /** Generation bundle format, see docs/generation-format.md. */
 export const FORMAT_VERSION = 1;
@@ -160,7 +162,7 @@ export const PredictionEndpointSpec = z.object({
 });
 export type PredictionEndpointSpec = z.infer<typeof PredictionEndpointSpec>;
 
-export const EndpointSpec = z.discriminatedUnion('type', [PredictionEndpointSpec, SqlQueryEndpointSpec, LookupEndpointSpec]);
+export const EndpointSpec = z.discriminatedUnion('type', [PredictionEndpointSpec, SqlQueryEndpointSpec, LookupEndpointSpec, ForecastEndpointSpec, CausalEndpointSpec, FunctionEndpointSpec, CustomPredictionEndpointSpec]);
 export type EndpointSpec = z.infer<typeof EndpointSpec>;
 
 export const isPredictionEndpoint = (e: EndpointSpec): e is PredictionEndpointSpec => e.type === 'STD_PREDICTION' || e.type === 'STD_CLUSTERING';

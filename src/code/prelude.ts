@@ -1,0 +1,46 @@
+/**
+ * Evaluated in every sandbox before the user's module: builds `console` and `apinode` on the
+ * host doors (`__log`, `__call`, `__context`), then removes the doors from the global object.
+ * `__invoke` and `__exports` stay, non-enumerable: they only ever call the user's own code.
+ */
+export const PRELUDE = String.raw`(() => {
+  const HOLE = '\u0000apinode:undefined';
+  const log = globalThis.__log, call = globalThis.__call, context = globalThis.__context;
+  const groups = JSON.parse(globalThis.__setup);
+  for (const k of ['__log', '__call', '__context', '__setup']) delete globalThis[k];
+  const text = (x) => {
+    if (typeof x === 'string') return x;
+    if (x instanceof Error) return String(x);
+    try { const s = JSON.stringify(x); return s === undefined ? String(x) : s; } catch { return String(x); }
+  };
+  const console = {};
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) console[level] = (...a) => log(level, a.map(text).join(' '));
+  const apinode = {};
+  for (const [group, methods] of Object.entries(groups)) {
+    const o = {};
+    for (const m of methods) o[m] = (...args) => call(group, m, JSON.stringify(args)).then(JSON.parse);
+    apinode[group] = Object.freeze(o);
+  }
+  Object.defineProperty(apinode, 'context', { get: () => JSON.parse(context()), enumerable: true });
+  apinode.getSelfClient = () => {
+    if (!apinode.client) throw new Error('no self-client in this kind of endpoint');
+    return apinode.client;
+  };
+  const hidden = (name, value) => Object.defineProperty(globalThis, name, { value });
+  hidden('console', Object.freeze(console));
+  hidden('apinode', Object.freeze(apinode));
+  hidden('__invoke', async (fn, lists, ctxGroup) => {
+    const out = [];
+    for (const list of JSON.parse(lists)) {
+      const args = list.map((a) => (a === HOLE ? undefined : a));
+      if (ctxGroup) args.push(apinode[ctxGroup]);
+      const r = await fn(...args);
+      out.push(r === undefined ? null : r);
+    }
+    return JSON.stringify(out);
+  });
+  hidden('__exports', (ns) => JSON.stringify(Object.keys(ns).map((k) => {
+    const f = typeof ns[k] === 'function';
+    return [k, f ? 'function' : 'value', f ? Function.prototype.toString.call(ns[k]) : ''];
+  })));
+})();`;

@@ -1,0 +1,58 @@
+import { APINodeClient } from '@apinode/client';
+
+/** Marks a request as made by user code through its self-client: `<node token>.<depth>`. */
+export const SELF_CALL_HEADER = 'x-apinode-self-call';
+/** A dispatcher may call a function that calls another…, this deep at most. */
+export const MAX_SELF_CALL_DEPTH = 4;
+
+/** The client's public methods: the self-client offers exactly these, so it cannot drift from the DSS-style client. */
+const METHODS = Object.getOwnPropertyNames(APINodeClient.prototype).filter((m) => m !== 'constructor' && m !== 'post');
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+export interface CallerCredentials {
+  readonly serviceId: string;
+  /** The caller's Authorization header, as received: used for this call's self-calls only. */
+  readonly authorization: string | undefined;
+  readonly requestId: string;
+  /** The SELF_CALL_HEADER of the request, if any. */
+  readonly selfCall: string | undefined;
+}
+
+/**
+ * In-process self-clients: APINodeClient over the app's own fetch (no network, no HTTP round
+ * trip), so each call goes through the same routes as any other, with its own auth check,
+ * timing, metrics and query-log lines. The depth header carries a per-instance random token:
+ * a client cannot forge it to nest deeper.
+ */
+export class SelfClients {
+  private readonly token = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+  constructor(private readonly fetch: (req: Request) => Promise<Response>) {}
+
+  depth(header: string | undefined): number {
+    const [token, n] = (header ?? '').split('.');
+    return token === this.token && n ? Number(n) || 0 : 0;
+  }
+
+  /** The client's methods for one call: the credentials live in this closure, never in a cache. */
+  client(caller: CallerCredentials): Record<string, Method> {
+    const depth = this.depth(caller.selfCall) + 1;
+    let n = 0;
+    const headers = (): Record<string, string> => ({
+      ...(caller.authorization ? { Authorization: caller.authorization } : {}),
+      'X-Request-Id': `${caller.requestId}/${++n}`.slice(-128),
+      [SELF_CALL_HEADER]: `${this.token}.${depth}`,
+    });
+    const methods: Record<string, Method> = {};
+    for (const name of METHODS) {
+      methods[name] = async (...args) => {
+        if (depth > MAX_SELF_CALL_DEPTH) throw Object.assign(new Error(`self-client calls nest deeper than ${MAX_SELF_CALL_DEPTH} levels`), { name: 'ApiNodeError', status: 508, errorType: 'SELF_CALL_TOO_DEEP' });
+        // The client copies its options at construction: one per request, so each has its own request id.
+        const c = new APINodeClient('http://self', caller.serviceId, { fetch: this.fetch, headers: headers() });
+        return (c[name as keyof APINodeClient] as Method).apply(c, args);
+      };
+    }
+    return methods;
+  }
+}

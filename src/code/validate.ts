@@ -1,0 +1,47 @@
+import type { CustomPredictionEndpointSpec, FunctionEndpointSpec } from '@apinode/protocol';
+import { describe, isApiError } from '../errors.js';
+import { resolveParameters } from './code-endpoints.js';
+import { sha256Hex } from './hash.js';
+import { CodeSandbox } from './sandbox.js';
+import { parseParameters } from './signature.js';
+
+let fallback: CodeSandbox | null = null;
+/** The sandbox of callers without one (the CLI on Node): QuickJS loads its own .wasm file. */
+export const defaultSandbox = (): CodeSandbox => (fallback ??= new CodeSandbox());
+
+/**
+ * A code endpoint at import: its file is there with the recorded SHA-256, the module evaluates
+ * in the sandbox (within its limits), exports the declared function, and the parameters the
+ * manifest declares are the function's own. Returns the problems found.
+ */
+export async function codeProblems(spec: FunctionEndpointSpec | CustomPredictionEndpointSpec, files: ReadonlyMap<string, Uint8Array>, sandbox: CodeSandbox): Promise<string[]> {
+  const at = `endpoint "${spec.id}"`;
+  const bytes = files.get(spec.code.file);
+  if (!bytes) return [`${at}: ${spec.code.file} is missing`];
+  const actual = await sha256Hex(bytes);
+  if (actual !== spec.code.sha256) return [`${at}: ${spec.code.file} has sha256 ${actual}, the manifest records ${spec.code.sha256}`];
+  if (spec.type === 'CUSTOM_PREDICTION' && spec.predictionType !== 'REGRESSION' && !spec.classes) return [`${at}: classification endpoints need "classes"`];
+  let shape;
+  try {
+    shape = await sandbox.inspect(new TextDecoder().decode(bytes), spec.code.file, spec.code.limits);
+  } catch (e) {
+    const why = isApiError(e) ? `${e.message}${e.detailedMessage !== e.message ? ` (${e.detailedMessage.split('\n')[1]?.trim() ?? ''})` : ''}` : describe(e);
+    return [`${at}: ${spec.code.file} does not evaluate: ${why.slice(0, 300)}`];
+  }
+  if (shape.exports[spec.function] !== 'function') {
+    const exported = Object.keys(shape.exports);
+    return [`${at}: ${spec.code.file} does not export a function "${spec.function}" (it exports ${exported.length ? exported.join(', ') : 'nothing'})`];
+  }
+  if (spec.type === 'CUSTOM_PREDICTION') return [];
+  const source = shape.sources[spec.function];
+  try {
+    resolveParameters(spec, source);
+  } catch (e) {
+    return [`${at}: ${describe(e).replace(/^ApiError: /, '')}`];
+  }
+  const parsed = source ? parseParameters(source) : null;
+  if (spec.parameters && parsed && parsed.map((p) => p.name).join(',') !== spec.parameters.join(',')) {
+    return [`${at}: parameters ${spec.parameters.join(', ')} do not match ${spec.function}(${parsed.map((p) => p.name).join(', ')})`];
+  }
+  return [];
+}
