@@ -70,7 +70,7 @@ async function scoreModel(deps: Deps, c: Context<AppEnv>, anyBound: Bound, items
   const { records, ignored } = bound.endpoint.enrich.length
     ? await enrich(bound.endpoint.enrich, items.map((i) => i.features), deps.sql)
     : { records: items.map((i) => i.features), ignored: new Map<number, string>() };
-  const enrichUs = since(enrichFrom);
+  const enrichUs = bound.endpoint.enrich.length ? since(enrichFrom) : 0;
   const waitFrom = performance.now();
   const lease = await deps.generations.model(bound.generation, bound.endpoint);
   const wait = since(waitFrom);
