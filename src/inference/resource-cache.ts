@@ -1,3 +1,5 @@
+import { SingleFlight } from '../services/single-flight.js';
+
 /** A cached value and what it weighs. */
 export interface Sized<V> {
   readonly value: V;
@@ -20,12 +22,13 @@ interface Entry<V> {
 /**
  * Per-instance cache of expensive resources (ONNX sessions), bounded by bytes, LRU.
  * - Concurrent first requests for a key share one load.
- * - A failed load is not cached: the next request tries again.
+ * - A failed load is not cached: the next request tries again (and a request that joined
+ *   another's load retries once with its own, see SingleFlight).
  * - An evicted value is disposed once its last lease is released, never under a running request.
  */
 export class ResourceCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
-  private readonly loading = new Map<string, Promise<Entry<V>>>();
+  private readonly loading = new SingleFlight<Entry<V>>();
   private total = 0;
 
   constructor(
@@ -39,18 +42,7 @@ export class ResourceCache<V> {
       this.entries.delete(key);
       this.entries.set(key, entry);
     } else {
-      let pending = this.loading.get(key);
-      if (!pending) {
-        pending = load().then(
-          (s) => this.insert(key, s),
-          (e: unknown) => {
-            this.loading.delete(key);
-            throw e;
-          },
-        );
-        this.loading.set(key, pending);
-      }
-      entry = await pending;
+      entry = await this.loading.run(key, async () => this.insert(key, await load()));
     }
     return this.lease(entry);
   }
@@ -74,7 +66,6 @@ export class ResourceCache<V> {
   }
 
   private insert(key: string, s: Sized<V>): Entry<V> {
-    this.loading.delete(key);
     const entry: Entry<V> = { value: s.value, bytes: s.bytes, refs: 0, evicted: false };
     this.entries.set(key, entry);
     this.total += s.bytes;

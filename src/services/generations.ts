@@ -7,6 +7,7 @@ import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
 import { LruMap } from './lru-map.js';
+import { SingleFlight } from './single-flight.js';
 import { leaseCausalModel } from '../endpoints/causal-model.js';
 import { leaseForecastModel } from '../endpoints/forecast-model.js';
 
@@ -36,7 +37,7 @@ export interface GenerationsOptions {
  */
 export class Generations {
   private readonly manifests: LruMap<string, Generation>;
-  private readonly pending = new Map<string, Promise<Generation | null>>();
+  private readonly pending = new SingleFlight<Generation | null>();
   readonly models: ResourceCache<LoadedModel>;
 
   constructor(
@@ -53,12 +54,7 @@ export class Generations {
     const key = `${serviceId}/${gen}`;
     const cached = this.manifests.get(key);
     if (cached) return cached;
-    let p = this.pending.get(key);
-    if (!p) {
-      p = this.read(serviceId, gen).finally(() => this.pending.delete(key));
-      this.pending.set(key, p);
-    }
-    return p;
+    return this.pending.run(key, () => this.read(serviceId, gen));
   }
 
   /** A lease on the endpoint's loaded model: release it when the request is done. */
