@@ -29,7 +29,7 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   const store = s3 ? new s3.S3ObjectStore(s3.s3OptionsFromEnv(env)!) : new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
   const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
-  const db = await nodeSql(env, log, demo !== null);
+  const db = nodeSql(env, log, demo !== null);
   const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql }, config);
 
   const hostname = env.HOST ?? '127.0.0.1';
