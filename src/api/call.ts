@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Id, type EndpointSpec, type ServiceConfig } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
 import { chooseGeneration, type DispatchRequest } from '../services/dispatch.js';
@@ -71,4 +71,18 @@ export function ofKind<K extends EndpointSpec['type']>(b: Bound, ...types: K[]):
     throw ApiError.badRequest('WRONG_ENDPOINT_TYPE', `Endpoint "${b.endpoint.id}" is a ${b.endpoint.type} endpoint: call ${ACTIONS[b.endpoint.type]}`);
   }
   return b as Bound & { endpoint: Extract<EndpointSpec, { type: K }> };
+}
+
+/**
+ * Admission and dispatch as a middleware, for actions whose bodies carry no dispatch (run,
+ * query, lookup): the bound request is then read with c.get('bound').
+ */
+export function admitAndBind(deps: Deps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const bound = await bind(deps, await admit(deps, c), null);
+    c.set('bound', bound);
+    c.set('generation', bound.generation.id);
+    c.header('X-Apinode-Generation', bound.generation.id);
+    await next();
+  };
 }

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { decodeQueryValue, type CodeEndpoints } from '../code/code-endpoints.js';
-import { admit, apiContext, bind, ofKind } from './call.js';
+import { admitAndBind, apiContext, ofKind } from './call.js';
 import type { AppEnv, Deps } from './env.js';
 import { readJson } from './http.js';
 
@@ -12,7 +12,7 @@ export function codeRoutes(deps: Deps, code: CodeEndpoints): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   const run = async (c: Context<AppEnv>, args: Record<string, unknown>) => {
-    const b = ofKind(c.get('bound' as never), 'FUNCTION');
+    const b = ofKind(c.get('bound'), 'FUNCTION');
     const answer = await code.run(c, b, args);
     if (deps.queryLog) {
       deps.queryLog.write([
@@ -34,13 +34,7 @@ export function codeRoutes(deps: Deps, code: CodeEndpoints): Hono<AppEnv> {
   };
 
   // Admission and dispatch first, as for every endpoint kind; run bodies carry no dispatch.
-  app.use('/:serviceId/:endpointId/run', async (c, next) => {
-    const bound = await bind(deps, await admit(deps, c), null);
-    c.set('bound' as never, bound as never);
-    c.set('generation', bound.generation.id);
-    c.header('X-Apinode-Generation', bound.generation.id);
-    await next();
-  });
+  app.use('/:serviceId/:endpointId/run', admitAndBind(deps));
   app.post('/:serviceId/:endpointId/run', async (c) => run(c, await readJson(c, Args, deps.config.maxBodyBytes)));
   app.get('/:serviceId/:endpointId/run', (c) => run(c, Object.fromEntries(Object.entries(c.req.query()).map(([k, v]) => [k, decodeQueryValue(v)]))));
   return app;

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { Lookup } from '../endpoints/lookup.js';
 import { SqlQueryEndpoint } from '../endpoints/sql-query.js';
 import type { SqlClient } from '../sql/sql-client.js';
-import { admit, apiContext, bind, ofKind, type Bound } from './call.js';
+import { admitAndBind, apiContext, ofKind, type Bound } from './call.js';
 import type { AppEnv, Deps } from './env.js';
 import { readJson } from './http.js';
 
@@ -19,14 +19,14 @@ export function dataRoutes(deps: Deps): Hono<AppEnv> {
   const lookups = new WeakMap<object, Lookup>();
 
   const query = async (c: Context<AppEnv>, args: Record<string, unknown>) => {
-    const b = ofKind(c.get('bound' as never) as Bound, 'SQL_QUERY');
+    const b = ofKind(c.get('bound'), 'SQL_QUERY');
     let endpoint = queries.get(b.endpoint);
     if (!endpoint) queries.set(b.endpoint, (endpoint = new SqlQueryEndpoint(b.endpoint)));
     const answer = await endpoint.run(connection(deps, b.endpoint.connection), args);
     return reply(c, b, answer);
   };
   const lookup = async (c: Context<AppEnv>, items: Record<string, unknown>[]) => {
-    const b = ofKind(c.get('bound' as never) as Bound, 'DATASETS_LOOKUP');
+    const b = ofKind(c.get('bound'), 'DATASETS_LOOKUP');
     let endpoint = lookups.get(b.endpoint);
     if (!endpoint) lookups.set(b.endpoint, (endpoint = new Lookup(b.endpoint)));
     c.set('records', items.length);
@@ -34,13 +34,7 @@ export function dataRoutes(deps: Deps): Hono<AppEnv> {
   };
 
   // Admission and dispatch first, as for every endpoint kind; these bodies carry no dispatch.
-  app.use('/:serviceId/:endpointId/:action{query|lookup|lookup-multi|lookup-simple}', async (c, next) => {
-    const bound = await bind(deps, await admit(deps, c), null);
-    c.set('bound' as never, bound as never);
-    c.set('generation', bound.generation.id);
-    c.header('X-Apinode-Generation', bound.generation.id);
-    await next();
-  });
+  app.use('/:serviceId/:endpointId/:action{query|lookup|lookup-multi|lookup-simple}', admitAndBind(deps));
   app.post('/:serviceId/:endpointId/query', async (c) => query(c, await readJson(c, Args, deps.config.maxBodyBytes)));
   app.get('/:serviceId/:endpointId/query', (c) => query(c, c.req.query()));
   app.post('/:serviceId/:endpointId/lookup', async (c) => lookup(c, [(await readJson(c, LookupRequest, deps.config.maxBodyBytes)).data]));

@@ -1,3 +1,4 @@
+import type { Bound } from './call.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -28,6 +29,8 @@ export interface Vars {
   startedAt: number;
   /** Set once known, for metrics: the generation that answered, records scored, the error. */
   generation?: string;
+  /** The request bound to its generation and endpoint (set by admitAndBind). */
+  bound: Bound;
   records?: number;
   errorType?: string;
 }
