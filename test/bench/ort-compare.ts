@@ -4,7 +4,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 
 const DEMO = fileURLToPath(new URL('../../examples/demo/generations/', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/real-models/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/real-models/', import.meta.url));
 
 type Ort = typeof ortWeb | typeof ortNode;
 

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { json } from './stores.js';
 
-/** The converter-exported models of ../shared/fixtures/real-models, with the outputs PROVENANCE.md records. */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../shared/fixtures/real-models/', import.meta.url));
+/** The converter-exported models in test/fixtures/real-models (copied from upstream, see PROVENANCE.md there), with the outputs PROVENANCE.md records. */
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/real-models/', import.meta.url));
 
 const numeric = (names: string[]) => names.map((name) => ({ name, type: 'NUMERIC' }));
 const matrix = (input: string, names: string[]) => ({ mode: 'MATRIX', input, columns: names.map((feature) => ({ feature })) });

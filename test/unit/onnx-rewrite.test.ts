@@ -9,7 +9,7 @@ import {
 } from '../../src/inference/protobuf.js';
 
 ort.env.wasm.numThreads = 1;
-const fixtures = path.resolve(__dirname, '../../../shared/fixtures/real-models');
+const fixtures = path.resolve(__dirname, '../fixtures/real-models');
 const load = (file: string) => new Uint8Array(readFileSync(path.join(fixtures, file)));
 const floats = (rows: number[][]) => new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]?.length ?? 0]);
 const strings = (xs: string[]) => new ort.Tensor('string', xs, [xs.length, 1]);
