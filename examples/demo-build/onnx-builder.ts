@@ -1,9 +1,18 @@
 /**
- * Tiny ONNX ModelProto builder on top of ProtoWriter. Field numbers follow onnx.proto.
- * Only what the demo models use: nodes with attributes, float/int64 initializers,
- * tensor-typed graph inputs and outputs.
+ * Tiny ONNX ModelProto builder on the node's own protobuf encoder. Field numbers follow
+ * onnx.proto. Only what the demo models use: nodes with attributes, float/int64 initializers,
+ * tensor-typed graph inputs and outputs. Fields are emitted in the order written here, so
+ * the bytes are reproducible (and must stay so: the committed demo models are compared).
  */
-import { ProtoWriter } from './protobuf-writer.js';
+import {
+  concatBytes,
+  encodeFloatField as float,
+  encodeMessageField as message,
+  encodePackedFloatsField as packedFloats,
+  encodePackedVarintsField as packedInts,
+  encodeStringField as string,
+  encodeVarintField as int,
+} from '../../src/inference/protobuf.js';
 
 export const ElemType = { FLOAT: 1, INT64: 7, STRING: 8 } as const;
 export type ElemType = (typeof ElemType)[keyof typeof ElemType];
@@ -64,72 +73,60 @@ export const DEFAULT_OPSETS = [
   { domain: 'ai.onnx.ml', version: 3 },
 ];
 
-function writeAttr(w: ProtoWriter, a: Attr): void {
-  w.string(1, a.name);
+function attrProto(a: Attr): Uint8Array[] {
+  const name = string(1, a.name);
   switch (a.kind) {
     case 'f':
-      w.float(2, a.value).int(20, AttrType.FLOAT);
-      break;
+      return [name, float(2, a.value), int(20, AttrType.FLOAT)];
     case 'i':
-      w.int(3, a.value).int(20, AttrType.INT);
-      break;
+      return [name, int(3, a.value), int(20, AttrType.INT)];
     case 's':
-      w.string(4, a.value).int(20, AttrType.STRING);
-      break;
+      return [name, string(4, a.value), int(20, AttrType.STRING)];
     case 'floats':
-      w.packedFloats(7, a.value).int(20, AttrType.FLOATS);
-      break;
+      return [name, packedFloats(7, a.value), int(20, AttrType.FLOATS)];
     case 'ints':
-      w.packedInts(8, a.value).int(20, AttrType.INTS);
-      break;
+      return [name, packedInts(8, a.value), int(20, AttrType.INTS)];
     case 'strings':
-      for (const s of a.value) w.string(9, s);
-      w.int(20, AttrType.STRINGS);
-      break;
+      return [name, ...a.value.map((s) => string(9, s)), int(20, AttrType.STRINGS)];
   }
 }
 
-function writeNode(w: ProtoWriter, n: OnnxNode, index: number): void {
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  w.string(3, n.name ?? `${n.opType}_${index}`);
-  w.string(4, n.opType);
-  for (const a of n.attrs ?? []) w.message(5, (aw) => writeAttr(aw, a));
-  if (n.domain) w.string(7, n.domain);
+function nodeProto(n: OnnxNode, index: number): Uint8Array[] {
+  return [
+    ...n.inputs.map((i) => string(1, i)),
+    ...n.outputs.map((o) => string(2, o)),
+    string(3, n.name ?? `${n.opType}_${index}`),
+    string(4, n.opType),
+    ...(n.attrs ?? []).map((a) => message(5, attrProto(a))),
+    ...(n.domain ? [string(7, n.domain)] : []),
+  ];
 }
 
-function writeTensor(w: ProtoWriter, t: Initializer): void {
+function tensorProto(t: Initializer): Uint8Array[] {
   const count = t.dims.reduce((a, b) => a * b, 1);
   if (count !== t.values.length) throw new Error(`initializer ${t.name}: dims ${t.dims} but ${t.values.length} values`);
-  w.packedInts(1, t.dims);
-  if (t.type === 'FLOAT') w.int(2, ElemType.FLOAT).packedFloats(4, t.values);
-  else w.int(2, ElemType.INT64).packedInts(7, t.values);
-  w.string(8, t.name);
+  const data = t.type === 'FLOAT' ? [int(2, ElemType.FLOAT), packedFloats(4, t.values)] : [int(2, ElemType.INT64), packedInts(7, t.values)];
+  return [packedInts(1, t.dims), ...data, string(8, t.name)];
 }
 
-function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
-  w.string(1, v.name);
-  w.message(2, (tw) =>
-    tw.message(1, (tt) => {
-      tt.int(1, v.elemType);
-      tt.message(2, (sw) => {
-        for (const d of v.dims) sw.message(1, (dw) => (typeof d === 'number' ? dw.int(1, d) : dw.string(2, d)));
-      });
-    }),
-  );
+/** ValueInfoProto { name, type: TypeProto { tensor_type: { elem_type, shape: { dim* } } } } */
+function valueInfoProto(v: ValueInfo): Uint8Array[] {
+  const dims = v.dims.map((d) => message(1, [typeof d === 'number' ? int(1, d) : string(2, d)]));
+  return [string(1, v.name), message(2, [message(1, [int(1, v.elemType), message(2, dims)])])];
 }
 
 export function buildModel(graph: OnnxGraph, opsets = DEFAULT_OPSETS): Uint8Array {
-  const w = new ProtoWriter();
-  w.int(1, 8); // ir_version
-  w.string(2, 'apinode-demo-build');
-  w.message(7, (g) => {
-    graph.nodes.forEach((n, i) => g.message(1, (nw) => writeNode(nw, n, i)));
-    g.string(2, graph.name);
-    for (const t of graph.initializers ?? []) g.message(5, (tw) => writeTensor(tw, t));
-    for (const v of graph.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
-    for (const v of graph.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
-  });
-  for (const o of opsets) w.message(8, (ow) => ow.string(1, o.domain).int(2, o.version));
-  return w.finish();
+  const graphProto = [
+    ...graph.nodes.map((n, i) => message(1, nodeProto(n, i))),
+    string(2, graph.name),
+    ...(graph.initializers ?? []).map((t) => message(5, tensorProto(t))),
+    ...graph.inputs.map((v) => message(11, valueInfoProto(v))),
+    ...graph.outputs.map((v) => message(12, valueInfoProto(v))),
+  ];
+  return concatBytes([
+    int(1, 8), // ir_version
+    string(2, 'apinode-demo-build'),
+    message(7, graphProto),
+    ...opsets.map((o) => message(8, [string(1, o.domain), int(2, o.version)])),
+  ]);
 }

@@ -1,5 +1,6 @@
 /**
- * Minimal protobuf wire-format reader/writer for surgical edits of large messages (ONNX models).
+ * Minimal protobuf wire-format reader/writer for surgical edits of large messages (ONNX models),
+ * and for building small ones from scratch (the demo build's ONNX exporter).
  *
  * A message is parsed into a flat list of raw fields that remember their byte range, so a
  * caller can rewrite a few fields and copy everything else verbatim as `subarray` slices:
@@ -178,6 +179,14 @@ export function encodeFixed32(value: number): Uint8Array {
   return out;
 }
 
+/** Little-endian IEEE-754 single precision, the payload of a `float` field and of packed `repeated float`. */
+export function encodeFloat32s(values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return out;
+}
+
 export function encodeFixed64(value: bigint): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
@@ -211,4 +220,22 @@ export function encodeStringField(field: number, value: string): Uint8Array {
 
 export function encodeVarintField(field: number, value: number | bigint): Uint8Array {
   return concatBytes([encodeTag(field, WireType.VARINT), encodeVarint(value)]);
+}
+
+export function encodeFloatField(field: number, value: number): Uint8Array {
+  return concatBytes([encodeTag(field, WireType.I32), encodeFloat32s([value])]);
+}
+
+/** A nested message from its already encoded fields, in the order given (so output is deterministic). */
+export function encodeMessageField(field: number, parts: readonly Uint8Array[]): Uint8Array {
+  return encodeLenField(field, concatBytes(parts));
+}
+
+/** Packed `repeated` varints (int32/int64/enum): one LEN field holding the varints back to back. */
+export function encodePackedVarintsField(field: number, values: readonly (number | bigint)[]): Uint8Array {
+  return encodeMessageField(field, values.map((v) => encodeVarint(v)));
+}
+
+export function encodePackedFloatsField(field: number, values: readonly number[]): Uint8Array {
+  return encodeLenField(field, encodeFloat32s(values));
 }

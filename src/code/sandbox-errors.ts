@@ -1,0 +1,70 @@
+/**
+ * Errors crossing the sandbox wall, both ways: a QuickJS exception or a WebAssembly crash
+ * becomes the node's ApiError (never a stack trace), a host failure becomes an Error the user
+ * code can catch (with the node's status and errorType).
+ */
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import type { CodeLimits } from '@apinode/protocol';
+import { ApiError, describe } from '../errors.js';
+import type { CpuMeter } from './cpu-meter.js';
+
+/** What the translation reads from an instance: the limit that stopped it is reported, not the engine's words. */
+interface Stopped {
+  readonly vm: QuickJSContext;
+  readonly meter: CpuMeter;
+  readonly limits: CodeLimits;
+}
+
+/** A QuickJS exception as the node's error: the limit that stopped it, or the user's message. Disposes `error`. */
+export function exceptionError(inst: Stopped, error: QuickJSHandle, during: string): ApiError {
+  let dumped: unknown;
+  try {
+    dumped = inst.vm.dump(error);
+  } catch {
+    dumped = { message: 'unknown error' };
+  } finally {
+    error.dispose();
+  }
+  const e = (typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) }) as { name?: string; message?: string; stack?: string };
+  const message = String(e.message ?? 'unknown error');
+  if (inst.meter.interrupted) {
+    return new ApiError(500, 'CODE_TIMEOUT', `The code exceeded its CPU time limit of ${inst.meter.limitMs} ms`, `stopped while ${during}; raise code.limits.cpuTimeMs in the manifest if this is expected`);
+  }
+  if (/out of memory/i.test(message)) {
+    return new ApiError(500, 'CODE_MEMORY_LIMIT', `The code exceeded its memory limit of ${inst.limits.memoryMiB} MiB`, `stopped while ${during}; raise code.limits.memoryMiB in the manifest if this is expected`);
+  }
+  const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  // Where in the user's module, in words: the answer carries no stack trace.
+  const frame = typeof e.stack === 'string' ? /at (\S+) \(([^)]+):(\d+):(\d+)\)/.exec(e.stack) : null;
+  const where = frame && !frame[2]!.includes('apinode-prelude') ? ` (in ${frame[1]}, ${frame[2]} line ${frame[3]})` : '';
+  const text = `${name}${message}`.slice(0, 1000);
+  return new ApiError(500, 'CODE_ERROR', text, `${text}${where}`);
+}
+
+/**
+ * Anything but an ApiError means the WebAssembly module itself failed: `dropModule` makes the
+ * next call start a new one instead of reusing it.
+ */
+export function crashError(e: unknown, dropModule: () => void): ApiError {
+  if (e instanceof ApiError) return e;
+  dropModule();
+  return new ApiError(500, 'CODE_SANDBOX_FAILED', 'The code sandbox failed while running this call', describe(e).slice(0, 500));
+}
+
+export function unavailableError(e: unknown): ApiError {
+  return ApiError.unavailable('CODE_SANDBOX_UNAVAILABLE', 'The code sandbox could not start; retry shortly', describe(e).slice(0, 500));
+}
+
+/** A host failure as an Error inside the sandbox, with the node's status and errorType when there are. */
+export function hostErrorHandle(vm: QuickJSContext, err: unknown): QuickJSHandle {
+  const e = err as { name?: string; message?: string; status?: number; errorType?: string };
+  const h = vm.newError({ name: e.name ?? 'Error', message: String(e.message ?? err) });
+  const props: [string, QuickJSHandle][] = [];
+  if (typeof e.status === 'number') props.push(['status', vm.newNumber(e.status)]);
+  if (typeof e.errorType === 'string') props.push(['errorType', vm.newString(e.errorType)]);
+  for (const [k, v] of props) {
+    vm.setProp(h, k, v);
+    v.dispose();
+  }
+  return h;
+}
