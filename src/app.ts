@@ -1,18 +1,18 @@
 import { Hono } from 'hono';
-import type { Deps, AppEnv } from './api/env.js';
+import type { AppEnv } from './api/env.js';
 import { adminRoutes } from './api/admin-routes.js';
+import { endpointRoutes } from './api/endpoint-routes.js';
 import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http.js';
-import { dataRoutes } from './api/data-routes.js';
-import { predictRoutes } from './api/predict-routes.js';
-import { codeRoutes } from './api/code-routes.js';
-import { CodeEndpoints, type SandboxWasm } from './code/code-endpoints.js';
-import { timeseriesRoutes } from './api/timeseries-routes.js';
+import { CodeRuntime } from './code/code-runtime.js';
+import { CodeSandbox, type SandboxWasm } from './code/sandbox.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import type { QueryLogSink } from './observability/query-log.js';
+import type { Deps } from './services/deps.js';
 import { Generations } from './services/generations.js';
+import { bucketImports, type ImportSource } from './services/import-source.js';
 import { ServiceRegistry } from './services/service-registry.js';
 import type { ObjectStore } from './storage/object-store.js';
 import type { SqlConnections } from './sql/sql-client.js';
@@ -33,6 +33,8 @@ export interface Ports {
   readonly random?: () => number;
   /** The code sandbox's QuickJS WebAssembly module. @default - the package loads its own .wasm file (Node, Lambda) */
   readonly codeWasm?: SandboxWasm;
+  /** Where the admin importFromArchive reads archives. @default - object keys under "imports/" in the store (Lambda, Workers) */
+  readonly imports?: ImportSource;
 }
 
 export interface App {
@@ -42,39 +44,43 @@ export interface App {
 
 /** The one Hono app every runtime serves. Read it as the API's table of contents. */
 export function createApp(ports: Ports, config: Config): App {
+  const sql = ports.sql ?? (() => undefined);
+  // Code endpoints' self-client calls back into this same app, in-process.
+  const code = new CodeRuntime(new CodeSandbox(ports.codeWasm), async (req) => app.fetch(req), ports.log);
   const deps: Deps = {
     config,
     log: ports.log,
     random: ports.random ?? Math.random,
     metrics: new Metrics(),
-    sql: ports.sql ?? (() => undefined),
+    sql,
     background: ports.background ?? ((p) => void p.catch(() => undefined)),
     queryLog: config.queryLog === 'off' ? null : ports.queryLog,
     registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
-    generations: new Generations(ports.store, ports.models, {
+    generations: new Generations(ports.store, { models: ports.models, sql, code, log: ports.log }, {
       modelCacheBytes: config.modelCacheBytes,
       manifestCacheEntries: config.manifestCacheEntries,
     }),
   };
 
-  const app = new Hono<AppEnv>();
+  // Every route answers with or without a trailing slash: the DSS Python client posts to
+  // "services/", curl users type "predict-simple/". Routes mounted below inherit it, as
+  // app.route merges them into this one router.
+  const app = new Hono<AppEnv>({ strict: false });
   app.use(commonHeaders);
   app.onError(errorHandler(ports.log));
   app.notFound(notFound);
 
   app.get('/isAlive', (c) => c.text('OK'));
-  app.get('/isAlive/', (c) => c.text('OK'));
 
   app.use('/public/api/*', recordMetrics(deps.metrics));
-  // Code endpoints' self-client calls back into this same app, in-process.
-  const code = new CodeEndpoints(deps, ports.codeWasm, async (req) => app.fetch(req));
-  app.route('/public/api/v1', predictRoutes(deps, code));
-  app.route('/public/api/v1', codeRoutes(deps, code));
-  app.route('/public/api/v1', dataRoutes(deps));
-  app.route('/public/api/v1', timeseriesRoutes(deps));
+  // Every action of every endpoint kind (src/kinds/registry.ts).
+  app.route('/public/api/v1', endpointRoutes(deps));
 
   // Mounted only where the deployment enables it (the admin function, or a local node).
-  if (config.admin) app.route('/admin/api', adminRoutes(deps, ports.store, ports.models, code.sandbox));
+  if (config.admin) {
+    const imports = ports.imports ?? bucketImports(ports.store);
+    app.route('/admin/api', adminRoutes(deps, { store: ports.store, runtime: ports.models, imports, sandbox: code.sandbox }));
+  }
 
   return { app, deps };
 }

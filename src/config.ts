@@ -11,6 +11,7 @@ const Schema = z.object({
   APINODE_ADMIN: z.enum(['on', 'off']).default('off'),
   APINODE_ADMIN_KEY: z.string().min(16, 'use at least 16 characters').optional(),
   APINODE_MAX_IMPORT_BYTES: int(256 * 1024 * 1024, 1),
+  APINODE_IMPORT_DIR: z.string().optional(),
 });
 
 /** Node configuration: one typed object, parsed once at start-up from APINODE_* variables. */
@@ -28,6 +29,12 @@ export interface Config {
   readonly adminKey: string | undefined;
   /** Largest generation archive the admin API accepts, packed and unpacked. */
   readonly maxImportBytes: number;
+  /**
+   * Node only: the folder the admin importFromArchive may read archives from (a path outside
+   * it is 403). Lambda and Workers read object keys under "imports/" in the bucket instead.
+   * @default - unset: importing from a path is refused, saying to set it
+   */
+  readonly importDir: string | undefined;
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
@@ -47,5 +54,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     admin: c.APINODE_ADMIN === 'on',
     adminKey: c.APINODE_ADMIN_KEY,
     maxImportBytes: c.APINODE_MAX_IMPORT_BYTES,
+    importDir: c.APINODE_IMPORT_DIR,
   };
 }

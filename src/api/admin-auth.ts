@@ -1,39 +1,50 @@
-import { z } from 'zod';
-import { StoredKey } from '@apinode/protocol';
+import { AdminKeysFile } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
+import { isExpired, keyId, withIds } from '../services/keys.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
 import { extractKey, hashKey } from './auth.js';
 
-export const AdminKeys = z.object({ keys: z.array(StoredKey).default([]) });
-export type AdminKeys = z.infer<typeof AdminKeys>;
-
-export async function readAdminKeys(store: ObjectStore): Promise<AdminKeys> {
-  const obj = await store.get(layout.adminKeys());
-  return obj ? parseStoredJson(obj.body, AdminKeys, 'admin/keys.json', 'ADMIN_KEYS_INVALID') : { keys: [] };
+/** Who called the admin API. The bootstrap key (APINODE_ADMIN_KEY) is id and label "bootstrap". */
+export interface AdminCaller {
+  readonly id: string;
+  readonly label: string | undefined;
 }
 
-export async function writeAdminKeys(store: ObjectStore, keys: AdminKeys): Promise<void> {
-  await store.put(layout.adminKeys(), new TextEncoder().encode(JSON.stringify(keys, null, 2) + '\n'));
+/** admin/keys.json, every key with its id (derived for keys stored before ids, see keys.ts). */
+export async function readAdminKeys(store: ObjectStore): Promise<AdminKeysFile> {
+  const obj = await store.get(layout.adminKeys());
+  const file = obj ? parseStoredJson(obj.body, AdminKeysFile, 'admin/keys.json', 'ADMIN_KEYS_INVALID') : { keys: [] };
+  return { keys: withIds(file.keys) };
+}
+
+export async function writeAdminKeys(store: ObjectStore, file: AdminKeysFile): Promise<void> {
+  await store.put(layout.adminKeys(), new TextEncoder().encode(JSON.stringify(file, null, 2) + '\n'));
 }
 
 /**
  * Admin callers: Basic (key as user name) or Bearer, checked against admin/keys.json (read
  * fresh: admin traffic is rare and a revocation must bite at once) and the bootstrap key.
- * Service keys never open the admin API. Returns the key's label, for the audit log.
+ * Service keys never open the admin API; an expired admin key is refused like an unknown one
+ * (401), with its own errorType so its holder knows to ask for a new one.
  */
-export async function authenticateAdmin(store: ObjectStore, bootstrapKey: string | undefined, authorization: string | undefined): Promise<string> {
+export async function authenticateAdmin(store: ObjectStore, bootstrapKey: string | undefined, authorization: string | undefined, now = Date.now()): Promise<AdminCaller> {
   if (!authorization) throw new ApiError(401, 'MISSING_CREDENTIALS', 'The admin API requires an admin key', 'send it as the Basic user name or as a Bearer token');
   const key = extractKey(authorization);
   if (!key) throw new ApiError(401, 'INVALID_CREDENTIALS', 'The Authorization header is not Basic or Bearer credentials');
   const hash = await hashKey(key);
-  const candidates = [...(bootstrapKey ? [{ label: 'bootstrap', hash: await hashKey(bootstrapKey) }] : []), ...(await readAdminKeys(store)).keys];
-  let match: string | undefined;
+  const bootstrap = bootstrapKey ? [{ id: 'bootstrap', label: 'bootstrap', hash: await hashKey(bootstrapKey) }] : [];
+  const candidates = [...bootstrap, ...(await readAdminKeys(store)).keys];
+  let match: (typeof candidates)[number] | undefined;
   // Compare against every key, so timing does not tell which one matched.
-  for (const k of candidates) if (constantTimeEqual(k.hash, hash) && match === undefined) match = k.label;
+  for (const k of candidates) if (constantTimeEqual(k.hash, hash) && match === undefined) match = k;
   if (match === undefined) throw new ApiError(401, 'INVALID_CREDENTIALS', 'The admin key is not valid');
-  return match;
+  if (isExpired(match, now)) {
+    const at = 'expiresAt' in match ? match.expiresAt : undefined;
+    throw new ApiError(401, 'KEY_EXPIRED', `The admin key expired at ${at}`, `the admin key expired at ${at}: ask an administrator for a new one`);
+  }
+  return { id: keyId(match), label: match.label };
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

@@ -1,6 +1,6 @@
 import type { CustomPredictionEndpointSpec, FunctionEndpointSpec } from '@apinode/protocol';
 import { describe, isApiError } from '../errors.js';
-import { resolveParameters } from './code-endpoints.js';
+import { resolveParameters } from './arguments.js';
 import { sha256Hex } from './hash.js';
 import { CodeSandbox } from './sandbox.js';
 import { parseParameters } from './signature.js';

@@ -8,6 +8,7 @@ import { jsonLogger } from '../observability/logger.js';
 import { lineQueryLog } from '../observability/query-log.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { seedDemo } from './node-demo.js';
+import { folderImports } from './node-import.js';
 import { nodeSql } from './node-sql.js';
 
 export interface NodeServer {
@@ -30,7 +31,8 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
   const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
   const db = nodeSql(env, log, demo !== null);
-  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql }, config);
+  const imports = folderImports(config.importDir);
+  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql, imports }, config);
 
   const hostname = env.HOST ?? '127.0.0.1';
   return new Promise((resolve) => {

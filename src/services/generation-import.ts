@@ -1,24 +1,14 @@
-import {
-  ExplanationBackground,
-  Manifest,
-  isPredictionEndpoint,
-  type CausalEndpointSpec,
-  type ForecastEndpointSpec,
-  type PredictionEndpointSpec,
-  type PredictionResult,
-} from '@apinode/protocol';
-import { CausalModel, checkCausalExamples } from '../endpoints/causal-model.js';
-import { ForecastModel, checkForecastExamples } from '../endpoints/forecast-model.js';
-import { Lookup } from '../endpoints/lookup.js';
-import { SqlQueryEndpoint } from '../endpoints/sql-query.js';
+import { Manifest } from '@apinode/protocol';
 import { ApiError, describe, formatIssues } from '../errors.js';
+import { CodeRuntime } from '../code/code-runtime.js';
 import type { CodeSandbox } from '../code/sandbox.js';
-import { codeProblems, defaultSandbox } from '../code/validate.js';
+import { defaultSandbox } from '../code/validate.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
-import { PredictionModel } from '../inference/prediction-model.js';
+import type { CheckContext, KindServices } from '../kinds/kind.js';
+import { kindOf } from '../kinds/registry.js';
+import { silentLogger } from '../observability/logger.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { parseStoredJson } from '../storage/stored-json.js';
 import type { FileSet } from './archive.js';
 
 export interface ValidatedGeneration {
@@ -51,108 +41,23 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime, 
   for (const path of files.keys()) {
     if (!ALLOWED.test(path) || path.split('/').includes('..')) problems.push(`unexpected file "${path}" (only manifest.json, models/, data/ and code/)`);
   }
+  // Import runs no user code and reaches no database: code is inspected, SQL compiled.
+  const services: KindServices = {
+    models: runtime,
+    sql: () => undefined,
+    code: new CodeRuntime(sandbox, () => Promise.reject(new Error('no calls during an import')), silentLogger),
+    log: silentLogger,
+  };
+  const ctx: CheckContext = { files, services };
   let examplesChecked = 0;
   for (const spec of manifest.endpoints) {
-    if (spec.type === 'FUNCTION' || spec.type === 'CUSTOM_PREDICTION') {
-      problems.push(...(await codeProblems(spec, files, sandbox)));
-      continue;
-    }
-    if (spec.type === 'STD_FORECAST' || spec.type === 'STD_CAUSAL_PREDICTION') {
-      problems.push(...(await checkTimeseriesEndpoint(spec, files, runtime)));
-      examplesChecked += spec.examples.length;
-      continue;
-    }
-    if (!isPredictionEndpoint(spec)) {
-      // Data endpoints are checked as far as possible without a database: their SQL compiles.
-      try {
-        if (spec.type === 'SQL_QUERY') new SqlQueryEndpoint(spec);
-        else if (spec.type === 'DATASETS_LOOKUP') new Lookup(spec);
-      } catch (e) {
-        problems.push(`endpoint "${spec.id}": ${describe(e).replace(/^Error: /, '')}`);
-      }
-      continue;
-    }
-    const onnx = files.get(spec.model.file);
-    if (!onnx) {
-      problems.push(`endpoint "${spec.id}": ${spec.model.file} is missing`);
-      continue;
-    }
-    let background: ExplanationBackground | undefined;
-    const bgPath = spec.explanations?.background;
-    if (bgPath) {
-      const bg = files.get(bgPath);
-      if (!bg) {
-        problems.push(`endpoint "${spec.id}": ${bgPath} (explanation background) is missing`);
-        continue;
-      }
-      try {
-        background = parseStoredJson(bg, ExplanationBackground, bgPath, 'INVALID_GENERATION');
-      } catch (e) {
-        problems.push(`endpoint "${spec.id}": ${(e as ApiError).message}: ${(e as ApiError).detailedMessage}`);
-        continue;
-      }
-    }
-    let model: PredictionModel;
-    try {
-      model = await PredictionModel.load(spec, onnx, runtime, background);
-    } catch (e) {
-      problems.push(`endpoint "${spec.id}": the model cannot be loaded: ${describe(e).slice(0, 300)}`);
-      continue;
-    }
-    try {
-      problems.push(...(await checkExamples(spec, model)));
-      examplesChecked += spec.examples.length;
-    } finally {
-      model.release();
-    }
+    const checked = await kindOf(spec.type).check(spec, ctx);
+    problems.push(...checked.problems);
+    examplesChecked += checked.examplesChecked;
   }
   if (problems.length) throw invalid(problems);
   const bytes = [...files.values()].reduce((n, b) => n + b.byteLength, 0);
   return { manifest, files, bytes, examplesChecked };
-}
-
-async function checkExamples(spec: PredictionEndpointSpec, model: PredictionModel): Promise<string[]> {
-  if (spec.examples.length === 0) return [];
-  let results: PredictionResult[];
-  try {
-    results = (await model.score(spec.examples.map((e) => e.features))).results;
-  } catch (e) {
-    return [`endpoint "${spec.id}": scoring the examples failed: ${describe(e).slice(0, 300)}`];
-  }
-  return spec.examples.flatMap((ex, i) => {
-    const got = results[i] as PredictionResult;
-    const want = ex.expected;
-    const where = `endpoint "${spec.id}" example ${i}`;
-    if (want.ignored !== undefined && got.ignored !== want.ignored) return [`${where}: expected ignored=${want.ignored}, got ${got.ignored}${got.ignoreReason ? ` (${got.ignoreReason})` : ''}`];
-    if (got.ignored) return want.ignored ? [] : [`${where}: the record was ignored: ${got.ignoreReason}`];
-    const out: string[] = [];
-    const close = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= ex.tolerance : a === b);
-    if (want.prediction !== undefined && !close(got.prediction, want.prediction)) out.push(`${where}: expected prediction ${JSON.stringify(want.prediction)}, got ${JSON.stringify(got.prediction)}`);
-    if (want.cluster !== undefined && got.cluster !== want.cluster) out.push(`${where}: expected cluster ${want.cluster}, got ${got.cluster}`);
-    for (const [cls, p] of Object.entries(want.probas ?? {})) {
-      if (!close(got.probas?.[cls], p)) out.push(`${where}: expected P(${cls}) ${p}, got ${got.probas?.[cls]} (tolerance ${ex.tolerance})`);
-    }
-    return out;
-  });
-}
-
-/** A forecasting or causal endpoint: its model loads, matches its manifest entry and answers its examples. */
-async function checkTimeseriesEndpoint(spec: ForecastEndpointSpec | CausalEndpointSpec, files: FileSet, runtime: ModelRuntime): Promise<string[]> {
-  const onnx = files.get(spec.model.file);
-  if (!onnx) return [`endpoint "${spec.id}": ${spec.model.file} is missing`];
-  let model: ForecastModel | CausalModel;
-  try {
-    model = spec.type === 'STD_FORECAST' ? await ForecastModel.load(spec, onnx, runtime) : await CausalModel.load(spec, onnx, runtime);
-  } catch (e) {
-    return [`endpoint "${spec.id}": the model cannot be loaded: ${describe(e).slice(0, 300)}`];
-  }
-  try {
-    return spec.type === 'STD_FORECAST' ? await checkForecastExamples(spec, model as ForecastModel) : await checkCausalExamples(spec, model as CausalModel);
-  } catch (e) {
-    return [`endpoint "${spec.id}": scoring the examples failed: ${describe(e).slice(0, 300)}`];
-  } finally {
-    model.release();
-  }
 }
 
 function invalid(problems: string[]): ApiError {

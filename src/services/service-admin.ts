@@ -1,32 +1,38 @@
 import {
   ServiceConfig,
   type AuthMethod,
+  type CleanUnusedResult,
   type CreatedKey,
   type GenerationInfo,
+  type ImportResult,
   type KeyInfo,
   type Mapping,
   type OAuth2Settings,
   type ServiceStatus,
-  type StoredKey,
 } from '@apinode/protocol';
 import { hashKey } from '../api/auth.js';
+import type { CodeSandbox } from '../code/sandbox.js';
 import { ApiError } from '../errors.js';
+import type { ModelRuntime } from '../inference/model-runtime.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
+import { unpackArchive } from './archive.js';
 import { mappedGenerations } from './dispatch.js';
+import { commitGeneration, validateGeneration } from './generation-import.js';
 import type { Generations } from './generations.js';
+import { createdKey, findKey, keyInfo, newKey, newKeyId, withIds } from './keys.js';
 import type { ServiceRegistry } from './service-registry.js';
 
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
 
-/** A random key: 32 bytes, base64url (Web Crypto, so it runs on every runtime). */
-export function newKey(): string {
-  const b = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** What validating an imported generation needs. */
+export interface Importer {
+  readonly runtime: ModelRuntime;
+  readonly sandbox?: CodeSandbox | undefined;
+  /** Largest archive, packed and unpacked. */
+  readonly maxBytes: number;
 }
-
-export const keyInfo = (k: StoredKey): KeyInfo => ({ label: k.label, createdAt: k.createdAt, hashPrefix: k.hash.slice(7, 15) });
 
 /**
  * Service state changes, straight on the object store: read service.json fresh (never the
@@ -38,12 +44,11 @@ export class ServiceAdmin {
     private readonly store: ObjectStore,
     private readonly registry: ServiceRegistry,
     private readonly generations: Generations,
+    private readonly importer: Importer,
   ) {}
 
   async list(): Promise<ServiceStatus[]> {
-    const keys = await this.store.list('services/');
-    const ids = keys.filter((k) => /^services\/[^/]+\/service\.json$/.test(k)).map((k) => k.split('/')[1] as string);
-    return Promise.all(ids.map(async (id) => status(await this.read(id))));
+    return Promise.all((await this.ids()).map(async (id) => status(await this.read(id))));
   }
 
   async status(serviceId: string): Promise<ServiceStatus> {
@@ -97,16 +102,62 @@ export class ServiceAdmin {
     return this.switchTo(serviceId, newest.generation);
   }
 
+  /**
+   * Unpacks, validates fully (generation-import.ts) and commits an archive, whether it was
+   * uploaded or read from an import path: both routes share this one path to a generation.
+   * `archive` reads at most maxBytes (413 beyond).
+   */
+  async importArchive(serviceId: string, archive: (maxBytes: number) => Promise<Uint8Array>): Promise<ImportResult> {
+    await this.read(serviceId); // before reading a large archive for a service that does not exist
+    const files = unpackArchive(await archive(this.importer.maxBytes), this.importer.maxBytes);
+    const validated = await validateGeneration(files, this.importer.runtime, this.importer.sandbox);
+    await commitGeneration(this.store, serviceId, validated);
+    return {
+      serviceId,
+      generation: validated.manifest.generation,
+      files: files.size,
+      bytes: validated.bytes,
+      endpoints: validated.manifest.endpoints.map((e) => e.id),
+      examplesChecked: validated.examplesChecked,
+    };
+  }
+
+  /**
+   * DSS's clean-up: deletes every disabled service (with its generations), and every committed
+   * generation of an enabled service that its mapping does not reference. A generation imported
+   * but not mapped yet counts as unused; folders without a manifest (an import in progress) are
+   * left alone.
+   */
+  async cleanUnused(): Promise<CleanUnusedResult> {
+    const result: CleanUnusedResult = { deletedServices: [], deletedGenerations: [] };
+    for (const serviceId of await this.ids()) {
+      const config = await this.read(serviceId);
+      if (!config.enabled) {
+        await this.delete(serviceId);
+        result.deletedServices.push(serviceId);
+        continue;
+      }
+      const used = new Set(config.mapping ? mappedGenerations(config.mapping) : []);
+      const unused = (await this.committed(serviceId)).filter((g) => !used.has(g));
+      for (const generation of unused) {
+        // The manifest first: the generation stops being committed before its files go.
+        await this.store.delete(layout.manifest(serviceId, generation));
+        for (const key of await this.store.list(layout.generation(serviceId, generation))) await this.store.delete(key);
+        result.deletedGenerations.push({ serviceId, generation });
+      }
+      if (unused.length) this.generations.forget(serviceId);
+    }
+    return result;
+  }
+
   /** Committed generations (those with a manifest), oldest first. */
   async listGenerations(serviceId: string): Promise<GenerationInfo[]> {
     const config = await this.read(serviceId);
     const probas = new Map<string, number>();
     if (config.mapping?.mode === 'SINGLE_GENERATION') probas.set(config.mapping.generation, 1);
     else for (const e of config.mapping?.entries ?? []) probas.set(e.generation, (probas.get(e.generation) ?? 0) + e.proba);
-    const manifests = (await this.store.list(layout.generationsPrefix(serviceId))).filter((k) => /\/generations\/[^/]+\/manifest\.json$/.test(k));
     const infos: GenerationInfo[] = [];
-    for (const key of manifests) {
-      const gen = key.split('/')[3] as string;
+    for (const gen of await this.committed(serviceId)) {
       const g = await this.generations.get(serviceId, gen);
       if (!g) continue;
       infos.push({
@@ -126,26 +177,39 @@ export class ServiceAdmin {
     return status(await this.write({ ...config, auth: { method, keys: config.auth.keys, ...(oauth2 ? { oauth2 } : {}) } }));
   }
 
+  /** Service key labels stay unique: the label is the caller's name in the query log. */
   async addKey(serviceId: string, label?: string, key: string = newKey()): Promise<CreatedKey> {
     const config = await this.read(serviceId);
     const name = label ?? `key-${config.auth.keys.length + 1}`;
     if (config.auth.keys.some((k) => k.label === name)) throw new ApiError(409, 'KEY_EXISTS', `Service "${serviceId}" already has a key labelled "${name}"`);
-    const createdAt = new Date().toISOString();
-    await this.write({ ...config, auth: { ...config.auth, keys: [...config.auth.keys, { label: name, hash: await hashKey(key), createdAt }] } });
-    return { key, label: name, createdAt };
+    const stored = { id: newKeyId(), label: name, hash: await hashKey(key), createdAt: new Date().toISOString() };
+    await this.write({ ...config, auth: { ...config.auth, keys: [...withIds(config.auth.keys), stored] } });
+    return createdKey(stored, key);
   }
 
   async listKeys(serviceId: string): Promise<KeyInfo[]> {
-    return (await this.read(serviceId)).auth.keys.map(keyInfo);
+    return (await this.read(serviceId)).auth.keys.map((k) => keyInfo(k));
   }
 
-  /** Revokes by label (or by the key itself, as DSS clients do). */
-  async revokeKey(serviceId: string, labelOrKey: string): Promise<void> {
+  /** Revokes by id, by the key itself (as DSS clients do) or by label; answers the revoked key's id. */
+  async revokeKey(serviceId: string, segment: string): Promise<string> {
     const config = await this.read(serviceId);
-    const hash = await hashKey(labelOrKey);
-    const keys = config.auth.keys.filter((k) => k.label !== labelOrKey && k.hash !== hash);
-    if (keys.length === config.auth.keys.length) throw ApiError.notFound('KEY_NOT_FOUND', `Service "${serviceId}" has no key "${labelOrKey}"`);
+    const keys = withIds(config.auth.keys);
+    const at = await findKey(keys, segment);
+    if (at === -1) throw ApiError.notFound('KEY_NOT_FOUND', `Service "${serviceId}" has no key with this id, label or value`);
+    const [revoked] = keys.splice(at, 1);
     await this.write({ ...config, auth: { ...config.auth, keys } });
+    return revoked!.id!;
+  }
+
+  private async ids(): Promise<string[]> {
+    const keys = await this.store.list('services/');
+    return keys.filter((k) => /^services\/[^/]+\/service\.json$/.test(k)).map((k) => k.split('/')[1] as string);
+  }
+
+  private async committed(serviceId: string): Promise<string[]> {
+    const keys = await this.store.list(layout.generationsPrefix(serviceId));
+    return keys.filter((k) => /\/generations\/[^/]+\/manifest\.json$/.test(k)).map((k) => k.split('/')[3] as string);
   }
 
   private async read(serviceId: string): Promise<ServiceConfig> {

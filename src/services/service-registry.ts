@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { layout } from '../storage/layout.js';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
-import { LruMap } from './lru-map.js';
+import { LRUCache } from 'lru-cache';
 
 interface Entry {
   config: ServiceConfig | null;
@@ -27,13 +27,13 @@ export interface ServiceRegistryOptions {
  * Unknown services are cached as null for a TTL too, so a flood of 404s does not reach the store.
  */
 export class ServiceRegistry {
-  private readonly entries: LruMap<string, Entry>;
+  private readonly entries: LRUCache<string, Entry>;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly opts: ServiceRegistryOptions,
   ) {
-    this.entries = new LruMap(opts.maxEntries ?? 10_000);
+    this.entries = new LRUCache<string, Entry>({ max: opts.maxEntries ?? 10_000 });
   }
 
   async get(serviceId: string): Promise<ServiceConfig | null> {

@@ -1,6 +1,6 @@
 import type { LookupResult, LookupSpec } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
-import type { SqlClient } from '../sql/sql-client.js';
+import type { SqlClient } from './sql-client.js';
 import { bindValue, fromText, quoteIdent } from './sql-values.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { SqlQueryEndpointSpec, SqlQueryResponse } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
-import type { SqlClient, SqlStatement } from '../sql/sql-client.js';
+import type { SqlClient, SqlStatement } from './sql-client.js';
 import { bindValue } from './sql-values.js';
 
 interface Compiled {

@@ -1,5 +1,5 @@
 import { buildWorker, startWorkerd } from '../workers/workerd.js';
-import { ADMIN_ENV, adminConformanceSuite } from './admin-suite.js';
+import { ADMIN_ENV, adminConformanceSuite, bucketStaging } from './admin-suite.js';
 import { demoDatabaseOverWebSocket, sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite } from './suite.js';
 
@@ -15,7 +15,8 @@ conformanceSuite('Cloudflare Workers (workerd)', async () => {
 adminConformanceSuite('Cloudflare Workers (workerd)', async () => {
   const vars = { ...Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), ...ADMIN_ENV };
   const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
-  return { fetch: worker.fetch, close: worker.close };
+  // importFromArchive reads R2 keys under imports/: the suite puts archives there first, as CI would.
+  return { fetch: worker.fetch, close: worker.close, ...bucketStaging(worker.store) };
 });
 
 // Postgres through the Neon driver inside workerd (one connection per call), over a local WebSocket bridge.

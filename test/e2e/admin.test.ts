@@ -1,42 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { packTarGz } from '../../src/services/archive.js';
-import { jsonLogger } from '../../src/observability/logger.js';
-import { seedDemo } from '../../src/runtime/node-demo.js';
+import { folderImports } from '../../src/runtime/node-import.js';
+import { ADMIN, adminAuth as admin, adminTestApp } from '../support/admin-app.js';
 import { demoGenerationAs } from '../support/demo-archive.js';
-import { demoRecords } from '../support/demo-records.js';
 import { testApp } from '../support/node-app.js';
 import { tempStore } from '../support/stores.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const ADMIN = 'admin-bootstrap-key-0123456789';
-const admin = { Authorization: `Basic ${btoa(`${ADMIN}:`)}` };
-const car = demoRecords(3)['car-mpg']![0]!;
-
+const setup = adminTestApp;
 let t: Awaited<ReturnType<typeof setup>>;
-
-async function setup() {
-  const { store } = await tempStore();
-  await seedDemo(store, 'demo-key');
-  const audit: Json[] = [];
-  const log = jsonLogger((line) => audit.push(JSON.parse(line)));
-  const built = testApp(store, { APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0' }, { log });
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = admin) => {
-    const init: RequestInit = { method, headers };
-    if (body instanceof Uint8Array) init.body = body as Uint8Array<ArrayBuffer>;
-    else if (body !== undefined) init.body = JSON.stringify(body);
-    const res = await built.app.request(`/admin/api${path}`, init);
-    return { status: res.status, body: (res.headers.get('content-type') ?? '').includes('json') ? ((await res.json()) as Json) : await res.text() } as { status: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
-  const predict = (service: string, key: string | null, extra: Json = {}) =>
-    built.app.request(`/public/api/v1/${service}/car-mpg/predict`, {
-      method: 'POST',
-      headers: key ? { Authorization: `Bearer ${key}` } : {},
-      body: JSON.stringify({ features: car, ...extra }),
-    });
-  const importGen = async (service: string, gen: string, createdAt: string, edit?: (m: Json) => void) =>
-    call('POST', `/services/${service}/generations`, packTarGz(await demoGenerationAs('v1', gen, createdAt, edit)));
-  return { ...built, store, audit, call, predict, importGen };
-}
 
 beforeEach(async () => {
   t = await setup();
@@ -59,7 +31,7 @@ describe('admin API access', () => {
     const created = await t.call('POST', '/keys', { label: 'ci' });
     expect(created.status).toBe(201);
     const ci = { Authorization: `Bearer ${created.body.key}` };
-    expect((await t.call('GET', '/keys', undefined, ci)).body.keys).toEqual([{ label: 'ci', createdAt: expect.any(String), hashPrefix: expect.any(String) }]);
+    expect((await t.call('GET', '/keys', undefined, ci)).body.keys).toEqual([{ id: created.body.id, label: 'ci', createdAt: expect.any(String), hashPrefix: expect.any(String) }]);
     expect((await t.call('DELETE', '/keys/ci')).status).toBe(200);
     expect((await t.call('GET', '/keys', undefined, ci)).status).toBe(401);
   });
@@ -203,5 +175,92 @@ describe('metrics', () => {
     const text = (await t.call('GET', '/metrics?format=prometheus')).body as string;
     expect(text).toContain('apinode_requests_total{service="demo",endpoint="car-mpg",generation="v1"} 2');
     expect(text).toMatch(/apinode_request_duration_seconds_bucket\{service="demo",endpoint="car-mpg",generation="v1",le="\+Inf"\} 2/);
+  });
+});
+
+describe('clean-unused (DELETE services-clean-unused)', () => {
+  it('deletes disabled services whole and the generations no mapping references, and answers what it deleted', async () => {
+    for (const s of ['off', 'mapped-off', 'split']) expect((await t.call('POST', '/services', { serviceId: s })).status).toBe(201);
+    await t.importGen('off', 'g1', '2026-11-01T00:00:00Z');
+    await t.importGen('mapped-off', 'g1', '2026-11-01T00:00:00Z');
+    await t.call('POST', '/services/mapped-off/actions/switchTo/g1');
+    await t.call('POST', '/services/mapped-off/actions/disable'); // mapped, but disabled: deleted all the same
+    for (const [g, day] of [['g1', 1], ['g2', 2], ['g3', 3]] as const) await t.importGen('split', g, `2026-11-0${day}T00:00:00Z`);
+    await t.call('POST', '/services/split/actions/setMapping', { entries: [{ generation: 'g1', proba: 0.5 }, { generation: 'g2', proba: 0.5 }] });
+    await t.store.put('services/split/generations/g4/models/car-mpg.onnx', new Uint8Array([1])); // an import in progress: no manifest yet
+    expect(await t.deps.generations.get('split', 'g3')).not.toBeNull(); // cached on this instance
+
+    const res = await t.call('DELETE', '/services-clean-unused');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ deletedServices: ['mapped-off', 'off'], deletedGenerations: [{ serviceId: 'split', generation: 'g3' }] });
+
+    for (const s of ['off', 'mapped-off']) expect(await t.store.list(`services/${s}/`)).toEqual([]);
+    expect(await t.store.list('services/split/generations/g3/')).toEqual([]);
+    expect(await t.deps.generations.get('split', 'g3')).toBeNull();
+    expect(await t.store.list('services/split/generations/g4/')).toEqual(['services/split/generations/g4/models/car-mpg.onnx']);
+    expect((await t.call('GET', '/services/split/generations')).body.generations.map((g: Json) => g.generation)).toEqual(['g1', 'g2']);
+    expect((await t.call('GET', '/services/demo/generations')).body.generations.map((g: Json) => g.generation)).toEqual(['v1', 'v2']);
+    expect((await t.predict('demo', 'demo-key')).status).toBe(200);
+    expect(t.audit.find((l) => l.action === 'services.cleanUnused')).toMatchObject({ who: 'bootstrap', deletedServices: ['mapped-off', 'off'] });
+    expect((await t.call('DELETE', '/services-clean-unused')).body).toEqual({ deletedServices: [], deletedGenerations: [] });
+  });
+});
+
+describe('model cache (DELETE model-cache)', () => {
+  it('drops every loaded model and cached manifest of this instance, which loads them again on demand', async () => {
+    await t.call('POST', '/services/demo/generations/v1/preload');
+    const { size, bytes } = t.deps.generations.models;
+    expect(size).toBeGreaterThan(0);
+    const res = await t.call('DELETE', '/model-cache');
+    expect(res.body).toEqual({ models: size, bytes, generations: expect.any(Number) });
+    expect(res.body.generations).toBeGreaterThan(0);
+    expect(t.deps.generations.models.size).toBe(0);
+    expect(t.deps.generations.models.bytes).toBe(0);
+    expect((await t.predict('demo', 'demo-key', { dispatch: { forcedGeneration: 'v1' } })).status).toBe(200);
+    expect(t.deps.generations.models.size).toBe(1);
+  });
+});
+
+describe('import from a path (importFromArchive)', () => {
+  const path = (p: string) => `/services/demo/generations/actions/importFromArchive?filePath=${encodeURIComponent(p)}`;
+  const archive = async (gen: string) => packTarGz(await demoGenerationAs('v1', gen, '2026-11-05T00:00:00Z'));
+
+  it('reads bucket keys under imports/ by default (Lambda, Workers), with or without a leading slash', async () => {
+    await t.store.put('imports/ci/p1.tar.gz', await archive('p1'));
+    await t.store.put('imports/ci/p2.tar.gz', await archive('p2'));
+    expect((await t.call('POST', path('imports/ci/p1.tar.gz'))).body).toMatchObject({ serviceId: 'demo', generation: 'p1' });
+    expect((await t.call('POST', path('/imports/ci/p2.tar.gz'))).status).toBe(201);
+    expect(t.audit.filter((l) => l.action === 'generation.import').map((l) => l.filePath)).toEqual(['imports/ci/p1.tar.gz', '/imports/ci/p2.tar.gz']);
+    for (const p of ['services/demo/service.json', 'imports/../services/demo/service.json', 'imports/./ci/p1.tar.gz', 'admin/keys.json']) {
+      expect((await t.call('POST', path(p))).body.errorType).toBe('IMPORT_PATH_FORBIDDEN');
+    }
+    expect((await t.call('POST', path('imports/ci/none.tar.gz'))).status).toBe(404);
+  });
+
+  it('refuses an archive above APINODE_MAX_IMPORT_BYTES with 413 before unpacking it', async () => {
+    const small = await setup({ APINODE_MAX_IMPORT_BYTES: '1000' });
+    await small.store.put('imports/big.tar.gz', await archive('big'));
+    const res = await small.call('POST', path('imports/big.tar.gz'));
+    expect(res.status).toBe(413);
+    expect(res.body.errorType).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('on Node, reads only under APINODE_IMPORT_DIR, and says how to turn it on when unset', async () => {
+    const off = await setup({}, { imports: folderImports(undefined) });
+    const refused = await off.call('POST', path('/tmp/x.tar.gz'));
+    expect(refused.status).toBe(403);
+    expect(refused.body.errorType).toBe('IMPORT_DIR_NOT_CONFIGURED');
+    expect(refused.body.detailedMessage).toContain('APINODE_IMPORT_DIR');
+
+    const { dir } = await tempStore();
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await writeFile(`${dir}/p3.tar.gz`, await archive('p3'));
+    await mkdir(`${dir}/folder`);
+    const on = await setup({ APINODE_MAX_IMPORT_BYTES: '100000' }, { imports: folderImports(dir) });
+    expect((await on.call('POST', path('p3.tar.gz'))).body.generation).toBe('p3'); // relative to the folder
+    expect((await on.call('POST', path(`${dir}/folder`))).status).toBe(400);
+    expect((await on.call('POST', path(`${dir}/../p3.tar.gz`))).status).toBe(403);
+    await writeFile(`${dir}/big.tar.gz`, new Uint8Array(100_001));
+    expect((await on.call('POST', path(`${dir}/big.tar.gz`))).status).toBe(413);
   });
 });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, type NodeServer } from '../../src/runtime/node.js';
-import { DEMO_GENERATIONS } from '../support/demo-archive.js';
+import { packTarGz } from '../../src/services/archive.js';
+import { DEMO_GENERATIONS, readFolder } from '../support/demo-archive.js';
 import { BUCKET, LocalS3 } from '../s3/s3-server.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/apinode-admin.mjs', import.meta.url));
@@ -23,9 +24,11 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 describe('apinode-admin against a running node', () => {
   let node: NodeServer;
   let target: string[];
+  let imports: string;
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'apinode-cli-node-'));
-    node = await start({ PORT: '0', APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: 'cli-demo-key', APINODE_QUERY_LOG: 'off', APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0' });
+    imports = await mkdtemp(join(tmpdir(), 'apinode-cli-imports-'));
+    node = await start({ PORT: '0', APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: 'cli-demo-key', APINODE_QUERY_LOG: 'off', APINODE_ADMIN: 'on', APINODE_ADMIN_KEY: ADMIN, APINODE_CONFIG_TTL_S: '0', APINODE_IMPORT_DIR: imports });
     target = ['--url', node.url, '--admin-key', ADMIN];
   });
   afterAll(() => node?.close());
@@ -48,6 +51,29 @@ describe('apinode-admin against a running node', () => {
     const listed = await cli(['key', 'list', 'demo', ...target]);
     expect(listed.stdout).toContain('cli');
     expect(listed.stdout).not.toContain(added.key);
+  });
+
+  it('imports from the node\'s import folder, manages admin keys by id, cleans up and clears the cache', async () => {
+    await writeFile(join(imports, 'v2.tar.gz'), packTarGz(await readFolder(join(DEMO_GENERATIONS, 'v2'))));
+    expect((await cli(['service', 'create', 'cli-path', ...target])).code).toBe(0);
+    const imported = await cli(['generation', 'import-path', 'cli-path', join(imports, 'v2.tar.gz'), '--json', ...target]);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ serviceId: 'cli-path', generation: 'v2' });
+    const outside = await cli(['generation', 'import-path', 'cli-path', join(imports, '..', 'v2.tar.gz'), ...target]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/IMPORT_PATH_FORBIDDEN, HTTP 403/);
+
+    const key = JSON.parse((await cli(['admin-key', 'add', '--label', 'ops', '--created-by', 'cli', '--expiry', '30', '--json', ...target])).stdout);
+    expect(key).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{16}$/), label: 'ops', createdBy: 'cli', expiresAt: expect.any(String) });
+    const listed = await cli(['admin-key', 'list', ...target]);
+    expect(listed.stdout).toMatch(new RegExp(`^${key.id}  ops  .*expires `, 'm'));
+    expect(listed.stdout).not.toContain(key.key);
+    expect((await cli(['admin-key', 'revoke', key.id, ...target])).stdout).toBe(`revoked admin key ${key.id}\n`);
+    expect((await cli(['service', 'list', '--url', node.url, '--admin-key', key.key])).stderr).toMatch(/INVALID_CREDENTIALS/);
+
+    const cleaned = JSON.parse((await cli(['service', 'clean-unused', '--json', ...target])).stdout);
+    expect(cleaned.deletedServices).toContain('cli-path'); // never mapped, so disabled
+    expect(cleaned.deletedServices).not.toContain('demo');
+    expect((await cli(['cache', 'clear', ...target])).stdout).toMatch(/^dropped \d+ loaded models \(\d+ bytes\) and \d+ cached generations/);
   });
 
   it('fails with exit code 1, one line and a hint, never a stack', async () => {
@@ -83,6 +109,15 @@ describe('apinode-admin against a local bucket', () => {
     } finally {
       await node.close();
     }
+  });
+
+  it('imports an archive already in the bucket, under imports/', async () => {
+    const bucket = await mkdtemp(join(tmpdir(), 'apinode-cli-bucket-'));
+    await mkdir(join(bucket, 'imports'));
+    await writeFile(join(bucket, 'imports', 'v1.tar.gz'), packTarGz(await readFolder(join(DEMO_GENERATIONS, 'v1'))));
+    expect((await cli(['service', 'create', 'staged', '--bucket', bucket])).code).toBe(0);
+    const r = await cli(['generation', 'import-path', 'staged', 'imports/v1.tar.gz', '--json', '--bucket', bucket]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ serviceId: 'staged', generation: 'v1' });
   });
 
   it('refuses an invalid generation folder and says why', async () => {

@@ -15,9 +15,10 @@ import { tempStore } from '../support/stores.js';
 const ADMIN = 'client-test-admin-key-0123456789';
 const records = demoRecords(10);
 let fetchApp: (r: Request) => Promise<Response>;
+let store: Awaited<ReturnType<typeof tempStore>>['store'];
 
 beforeAll(async () => {
-  const { store } = await tempStore();
+  ({ store } = await tempStore());
   await seedDemo(store, 'client-key');
   const db = await PGlite.create();
   await seedDemoDatabase(db);
@@ -82,5 +83,25 @@ describe('APINodeAdminClient against the real app', () => {
     await expect(user.predictRecord('car-mpg', {})).rejects.toMatchObject({ status: 401 });
     await admin.deleteService('typed');
     await expect(admin.getService('typed')).rejects.toMatchObject({ status: 404, errorType: 'SERVICE_NOT_FOUND' });
+  });
+
+  it('imports from a bucket path, manages admin keys by id, cleans up and clears the model cache', async () => {
+    const admin = new APINodeAdminClient('http://node', ADMIN, { fetch: fetchApp });
+    await admin.createService('paths');
+    await store.put('imports/paths-g1.tar.gz', packTarGz(await demoGenerationAs('v1', 'g1', '2026-11-01T00:00:00Z')));
+    expect(await admin.importFromArchive('paths', 'imports/paths-g1.tar.gz')).toMatchObject({ serviceId: 'paths', generation: 'g1' });
+    await expect(admin.importFromArchive('paths', 'elsewhere/x.tar.gz')).rejects.toMatchObject({ status: 403, errorType: 'IMPORT_PATH_FORBIDDEN' });
+
+    const key = await admin.addAdminKey({ label: 'ops', description: 'on call', createdBy: 'me', expiry: '2099-01-01' });
+    expect(key).toMatchObject({ label: 'ops', description: 'on call', createdBy: 'me', expiresAt: '2099-01-02T00:00:00.000Z', expired: false });
+    const ops = new APINodeAdminClient('http://node', key.key, { fetch: fetchApp });
+    expect((await ops.listAdminKeys()).keys).toContainEqual(expect.objectContaining({ id: key.id, label: 'ops' }));
+    expect(await admin.revokeAdminKeyById(key.id)).toEqual({ revoked: true, id: key.id });
+    await expect(ops.listAdminKeys()).rejects.toMatchObject({ status: 401, errorType: 'INVALID_CREDENTIALS' });
+
+    expect((await admin.cleanUnused()).deletedServices).toContain('paths'); // created, never mapped: disabled
+    await expect(admin.getService('paths')).rejects.toMatchObject({ status: 404 });
+    expect((await admin.clearModelCache()).models).toBeGreaterThan(0); // the demo's, scored above
+    expect(await admin.clearModelCache()).toEqual({ models: 0, bytes: 0, generations: 0 });
   });
 });

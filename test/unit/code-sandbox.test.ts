@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CpuMeter } from '../../src/code/cpu-meter.js';
 import { CodeSandbox, type HostApi } from '../../src/code/sandbox.js';
 import { parseParameters } from '../../src/code/signature.js';
-import { bindArguments, decodeQueryValue } from '../../src/code/code-endpoints.js';
+import { bindArguments, decodeQueryValue } from '../../src/code/arguments.js';
 
 const sandbox = new CodeSandbox();
 const limits = { cpuTimeMs: 200, memoryMiB: 8 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildSeries } from '../../src/endpoints/forecast-series.js';
-import { isoTime, parseTime, periodOf } from '../../src/endpoints/forecast-time.js';
+import { buildSeries } from '../../src/kinds/forecast/series.js';
+import { isoTime, parseTime, periodOf } from '../../src/kinds/forecast/time.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 

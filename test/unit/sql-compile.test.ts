@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileStatement } from '../../src/endpoints/sql-query.js';
+import { compileStatement } from '../../src/sql/sql-statement.js';
 
 const declared = new Map([
   ['origin', 'text'],

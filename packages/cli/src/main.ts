@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Mapping } from '@apinode/protocol';
+import type { KeyInfo, Mapping } from '@apinode/protocol';
 import { output, report, UsageError } from './output.js';
 import { adminClient } from './target.js';
 import { pack, progressBar, readGeneration, uploadStream, validate } from './generation-files.js';
@@ -8,11 +8,15 @@ import { pack, progressBar, readGeneration, uploadStream, validate } from './gen
 const USAGE = `apinode-admin <noun> <verb> [arguments] [options]
 
   service     create <id> [--auth PUBLIC|API_KEYS] | list | get <id> | delete <id> | enable <id> | disable <id>
+              | clean-unused   (deletes disabled services and generations no mapping references)
   generation  build <folder> [--out file.tar.gz] | validate <folder|archive> | push <folder|archive> --service <id>
+              | import-path <service> <path>   (an archive the node reads: a file under its APINODE_IMPORT_DIR,
+                                                or a bucket key under imports/ on Lambda and Workers)
               | list <service> | preload <service> <generation>
   mapping     set <service> <gen>=<proba> ... | switch <service> <generation> | newest <service>
-  key         add <service> [--label L] | list <service> | revoke <service> <label>
-  admin-key   add [--label L] | list | revoke <label>
+  key         add <service> [--label L] | list <service> | revoke <service> <id|label>
+  admin-key   add [--label L] [--description D] [--created-by NAME] [--expiry DAYS|DATE|DATETIME] | list | revoke <id|label>
+  cache       clear   (drops the loaded models of the instance that answers)
   metrics     [--prometheus]
 
 Target (one of):
@@ -21,7 +25,11 @@ Target (one of):
                                             (AWS credentials; APINODE_S3_ENDPOINT, APINODE_S3_FORCE_PATH_STYLE)
 Options: --json (machine-readable output), --help`;
 
-type Flags = { json: boolean; url?: string; 'admin-key'?: string; bucket?: string; auth?: string; out?: string; service?: string; label?: string; prometheus: boolean; help: boolean };
+type Flags = { json: boolean; url?: string; 'admin-key'?: string; bucket?: string; auth?: string; out?: string; service?: string; label?: string; description?: string; 'created-by'?: string; expiry?: string; prometheus: boolean; help: boolean };
+
+/** One line per key: id first (what revoke takes), never the key. */
+const keyLine = (k: KeyInfo) =>
+  [k.id, k.label ?? '(no label)', k.createdAt ?? '', `sha256:${k.hashPrefix}…`, k.expiresAt ? `${k.expired ? 'expired' : 'expires'} ${k.expiresAt}` : ''].filter(Boolean).join('  ');
 
 export async function main(argv: string[]): Promise<number> {
   let flags: Flags;
@@ -39,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         service: { type: 'string' },
         label: { type: 'string' },
+        description: { type: 'string' },
+        'created-by': { type: 'string' },
+        expiry: { type: 'string' },
         prometheus: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -91,6 +102,11 @@ async function run([noun, verb, ...args]: string[], f: Flags): Promise<void> {
       const r = await client().deleteService(need(0, 'id'));
       return show(r, () => `deleted ${r.deleted}`);
     }
+    case 'service clean-unused': {
+      const r = await client().cleanUnused();
+      const gens = r.deletedGenerations.map((g) => `${g.serviceId}/${g.generation}`);
+      return show(r, () => `deleted services: ${r.deletedServices.join(', ') || 'none'}\ndeleted generations: ${gens.join(', ') || 'none'}`);
+    }
     case 'service enable':
     case 'service disable': {
       const c = client();
@@ -113,6 +129,10 @@ async function run([noun, verb, ...args]: string[], f: Flags): Promise<void> {
       const archive = pack(await readGeneration(need(0, 'folder|archive')));
       const r = await client().importGeneration(service, uploadStream(archive, progressBar('uploading')));
       return show(r, () => `pushed generation ${r.generation} to ${r.serviceId}: ${r.files} files, ${r.examplesChecked} examples checked`);
+    }
+    case 'generation import-path': {
+      const r = await client().importFromArchive(need(0, 'service'), need(1, 'path'));
+      return show(r, () => `imported generation ${r.generation} into ${r.serviceId}: ${r.files} files, ${r.examplesChecked} examples checked`);
     }
     case 'generation list': {
       const { generations } = await client().listGenerations(need(0, 'service'));
@@ -147,23 +167,27 @@ async function run([noun, verb, ...args]: string[], f: Flags): Promise<void> {
     }
     case 'key list': {
       const { keys } = await client().listServiceKeys(need(0, 'service'));
-      return show({ keys }, () => keys.map((k) => `${k.label}  ${k.createdAt ?? ''}  sha256:${k.hashPrefix}…`).join('\n') || 'no keys');
+      return show({ keys }, () => keys.map(keyLine).join('\n') || 'no keys');
     }
     case 'key revoke': {
-      const r = await client().revokeServiceKey(need(0, 'service'), need(1, 'label'));
-      return show(r, () => 'revoked');
+      const r = await client().revokeServiceKey(need(0, 'service'), need(1, 'id|label'));
+      return show(r, () => `revoked key ${r.id}`);
     }
     case 'admin-key add': {
-      const k = await client().addAdminKey(f.label);
-      return show(k, () => `admin key "${k.label}": ${k.key}\n(shown once; store it now)`);
+      const k = await client().addAdminKey({ label: f.label, description: f.description, createdBy: f['created-by'], expiry: f.expiry });
+      return show(k, () => `admin key ${k.id}${k.label ? ` "${k.label}"` : ''}${k.expiresAt ? `, expires ${k.expiresAt}` : ''}: ${k.key}\n(shown once; store it now)`);
     }
     case 'admin-key list': {
       const { keys } = await client().listAdminKeys();
-      return show({ keys }, () => keys.map((k) => `${k.label}  ${k.createdAt ?? ''}`).join('\n') || 'no admin keys (the bootstrap key APINODE_ADMIN_KEY is not listed)');
+      return show({ keys }, () => keys.map(keyLine).join('\n') || 'no admin keys (the bootstrap key APINODE_ADMIN_KEY is not listed)');
     }
     case 'admin-key revoke': {
-      const r = await client().revokeAdminKey(need(0, 'label'));
-      return show(r, () => 'revoked');
+      const r = await client().revokeAdminKey(need(0, 'id|label'));
+      return show(r, () => `revoked admin key ${r.id}`);
+    }
+    case 'cache clear': {
+      const r = await client().clearModelCache();
+      return show(r, () => `dropped ${r.models} loaded models (${r.bytes} bytes) and ${r.generations} cached generations on the instance that answered`);
     }
     default:
       if (noun === 'metrics') {

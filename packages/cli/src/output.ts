@@ -34,6 +34,11 @@ const HINTS: Record<string, string> = {
   GENERATION_NOT_COMMITTED: 'list generations with: apinode-admin generation list <service>',
   INVALID_GENERATION: 'fix the problems above; apinode-admin generation validate <folder> checks without uploading',
   NOT_FOUND: 'is the admin API enabled on this node? (APINODE_ADMIN=on)',
+  IMPORT_DIR_NOT_CONFIGURED: 'start the node with APINODE_IMPORT_DIR=<folder>, or upload instead: apinode-admin generation push <archive> --service <id>',
+  IMPORT_PATH_FORBIDDEN: 'the path is read by the node: on Node, a file under its APINODE_IMPORT_DIR; on Lambda and Workers, a bucket key under imports/',
+  IMPORT_NOT_FOUND: 'the path is read by the node, not by this CLI: is the archive where the node looks?',
+  KEY_LABEL_AMBIGUOUS: 'revoke by id: apinode-admin admin-key list (or key list <service>) shows the ids',
+  KEY_EXPIRED: 'ask an administrator for a new admin key (apinode-admin admin-key add)',
 };
 
 /** Prints an error the way a person needs it and returns the exit code. */

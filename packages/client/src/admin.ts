@@ -1,12 +1,16 @@
 import type {
   AuthMethod,
+  CleanUnusedResult,
+  CreateAdminKeyRequest,
   CreatedKey,
   GenerationList,
   ImportResult,
   KeyList,
   Mapping,
   MetricsSnapshot,
+  ModelCacheCleared,
   OAuth2Settings,
+  RevokedKey,
   ServiceStatus,
 } from '@apinode/protocol';
 import { basic, call, type HttpOptions } from './http.js';
@@ -35,6 +39,10 @@ export class APINodeAdminClient {
   deleteService(serviceId: string): Promise<{ deleted: string }> {
     return this.call('DELETE', `/services/${enc(serviceId)}`);
   }
+  /** Deletes disabled services, and generations no mapping references (DSS clean_unused_services_and_generations). */
+  cleanUnused(): Promise<CleanUnusedResult> {
+    return this.call('DELETE', '/services-clean-unused');
+  }
   enableService(serviceId: string): Promise<ServiceStatus> {
     return this.action(serviceId, 'enable');
   }
@@ -61,6 +69,13 @@ export class APINodeAdminClient {
   importGeneration(serviceId: string, archive: Uint8Array | ReadableStream<Uint8Array>): Promise<ImportResult> {
     return this.call('POST', `/services/${enc(serviceId)}/generations`, archive);
   }
+  /**
+   * Imports an archive the node reads itself: on Node a file under its APINODE_IMPORT_DIR, on
+   * Lambda and Workers an object key under "imports/" in its bucket (docs/admin.md).
+   */
+  importFromArchive(serviceId: string, filePath: string): Promise<ImportResult> {
+    return this.call('POST', `/services/${enc(serviceId)}/generations/actions/importFromArchive?filePath=${enc(filePath)}`);
+  }
   preloadGeneration(serviceId: string, generation: string): Promise<{ serviceId: string; generation: string; endpoints: string[] }> {
     return this.call('POST', `/services/${enc(serviceId)}/generations/${enc(generation)}/preload`);
   }
@@ -71,18 +86,25 @@ export class APINodeAdminClient {
   addServiceKey(serviceId: string, label?: string, key?: string): Promise<CreatedKey> {
     return this.call('POST', `/services/${enc(serviceId)}/keys`, { ...(label ? { label } : {}), ...(key ? { key } : {}) });
   }
-  revokeServiceKey(serviceId: string, labelOrKey: string): Promise<{ revoked: true }> {
-    return this.call('DELETE', `/services/${enc(serviceId)}/keys/${enc(labelOrKey)}`);
+  /** By id (listed with the keys), by label, or by the key itself. */
+  revokeServiceKey(serviceId: string, idOrLabel: string): Promise<RevokedKey> {
+    return this.call('DELETE', `/services/${enc(serviceId)}/keys/${enc(idOrLabel)}`);
   }
 
   listAdminKeys(): Promise<KeyList> {
     return this.call('GET', '/keys');
   }
-  addAdminKey(label?: string, key?: string): Promise<CreatedKey> {
-    return this.call('POST', '/keys', { ...(label ? { label } : {}), ...(key ? { key } : {}) });
+  /** Labels are free text, not unique; `expiry` is days, a date or a date-time (KeyExpiry). */
+  addAdminKey(options: CreateAdminKeyRequest = {}): Promise<CreatedKey> {
+    return this.call('POST', '/keys', options);
   }
-  revokeAdminKey(labelOrKey: string): Promise<{ revoked: true }> {
-    return this.call('DELETE', `/keys/${enc(labelOrKey)}`);
+  /** By id, by a label only one key carries, or by the key itself (DSS delete_key). */
+  revokeAdminKey(idOrLabel: string): Promise<RevokedKey> {
+    return this.call('DELETE', `/keys/${enc(idOrLabel)}`);
+  }
+  /** By id only (DSS delete_key_by_id). */
+  revokeAdminKeyById(id: string): Promise<RevokedKey> {
+    return this.call('DELETE', `/keys/${enc(id)}/key`);
   }
 
   metrics(): Promise<MetricsSnapshot> {
@@ -90,6 +112,10 @@ export class APINodeAdminClient {
   }
   metricsPrometheus(): Promise<string> {
     return this.call('GET', '/metrics?format=prometheus');
+  }
+  /** Drops the loaded models of the instance that answers (one of many on Lambda and Workers). */
+  clearModelCache(): Promise<ModelCacheCleared> {
+    return this.call('DELETE', '/model-cache');
   }
 
   private action<T>(serviceId: string, name: string, body: unknown = {}): Promise<T> {

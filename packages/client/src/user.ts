@@ -1,4 +1,4 @@
-import type { PredictMultiResponse, PredictResponse } from '@apinode/protocol';
+import type { ForecastResponse, PredictMultiResponse, PredictResponse } from '@apinode/protocol';
 import { basic, call, type HttpOptions } from './http.js';
 
 export interface DispatchOptions {
@@ -47,7 +47,8 @@ export class APINodeClient {
     return this.post(endpointId, 'predict-multi', { items: records.map((features) => ({ features, ...(o.context ? { context: o.context } : {}) })), ...dispatchAndExplanations(o) });
   }
 
-  forecast<T = unknown>(endpointId: string, records: Records, o: DispatchOptions = {}): Promise<T> {
+  /** One result per series and horizon step: step by step, within a step the series in the order they first appear in records. */
+  forecast(endpointId: string, records: Records, o: DispatchOptions = {}): Promise<ForecastResponse> {
     return this.post(endpointId, 'forecast', { items: records, ...dispatch(o) });
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Id } from './common.js';
-import { AuthMethod, Mapping, OAuth2Settings } from './service.js';
+import { AuthMethod, Mapping, OAuth2Settings, StoredKey } from './service.js';
 
 /** Admin API shapes (DESIGN 6), shared by the node, the admin client and the CLI. */
 
@@ -38,6 +38,7 @@ export const SetMappingRequest = Mapping;
 export const SetAuthRequest = z.object({ method: AuthMethod, oauth2: OAuth2Settings.optional() });
 export type SetAuthRequest = z.infer<typeof SetAuthRequest>;
 
+/** Service keys: POST services/{id}/keys. */
 export const CreateKeyRequest = z.object({
   label: z.string().min(1).max(128).optional(),
   /** Bring your own key (at least 16 characters); @default - a random 32-byte key */
@@ -45,15 +46,65 @@ export const CreateKeyRequest = z.object({
 });
 export type CreateKeyRequest = z.infer<typeof CreateKeyRequest>;
 
-/** The only time a key is shown: on creation. */
-export const CreatedKey = z.object({ key: z.string(), label: z.string(), createdAt: z.string() });
-export type CreatedKey = z.infer<typeof CreatedKey>;
+/**
+ * When an admin key stops working (401 KEY_EXPIRED after it):
+ * - a number, or a string of digits: a lifetime in days from creation (what DSS's `expiry` means on API keys);
+ * - "YYYY-MM-DD": the key works through that day, until 00:00 UTC the day after;
+ * - an ISO 8601 date-time with a time zone: "2026-12-31T18:00:00Z", "2026-12-31T18:00:00+01:00".
+ */
+export const KeyExpiry = z.union([z.number(), z.string()]);
+export type KeyExpiry = z.infer<typeof KeyExpiry>;
 
-export const KeyInfo = z.object({ label: z.string(), createdAt: z.string().optional(), hashPrefix: z.string() });
+/** Admin keys: POST keys, as the DSS client's add_key(label, description, created_by, expiry) sends it (any field may be null). */
+export const CreateAdminKeyRequest = z.object({
+  /** Free text, not unique: keys are told apart by id. */
+  label: z.string().max(256).nullish(),
+  description: z.string().max(4096).nullish(),
+  createdBy: z.string().max(256).nullish(),
+  /** @default - never expires */
+  expiry: KeyExpiry.nullish(),
+  /** Bring your own key (at least 16 characters); @default - a random 32-byte key */
+  key: z.string().min(16).max(512).nullish(),
+});
+export type CreateAdminKeyRequest = z.infer<typeof CreateAdminKeyRequest>;
+
+/** An admin key as admin/keys.json stores it: never the key itself. */
+export const StoredAdminKey = StoredKey.extend({
+  label: z.string().max(256).optional(),
+  description: z.string().max(4096).optional(),
+  createdBy: z.string().max(256).optional(),
+  /** ISO 8601 instant from which the key is refused. */
+  expiresAt: z.string().optional(),
+});
+export type StoredAdminKey = z.infer<typeof StoredAdminKey>;
+
+export const AdminKeysFile = z.object({ keys: z.array(StoredAdminKey).default([]) });
+export type AdminKeysFile = z.infer<typeof AdminKeysFile>;
+
+/** A key as lists show it: its id and metadata, never the key. */
+export const KeyInfo = z.object({
+  id: z.string(),
+  label: z.string().nullable(),
+  createdAt: z.string().optional(),
+  /** The first 8 hex digits of the key's SHA-256, to tell keys apart by what their holders have. */
+  hashPrefix: z.string(),
+  description: z.string().optional(),
+  createdBy: z.string().optional(),
+  expiresAt: z.string().optional(),
+  /** Present with expiresAt. */
+  expired: z.boolean().optional(),
+});
 export type KeyInfo = z.infer<typeof KeyInfo>;
 
 export const KeyList = z.object({ keys: z.array(KeyInfo) });
 export type KeyList = z.infer<typeof KeyList>;
+
+/** The only time a key is shown: on creation. */
+export const CreatedKey = KeyInfo.extend({ key: z.string(), createdAt: z.string() });
+export type CreatedKey = z.infer<typeof CreatedKey>;
+
+export const RevokedKey = z.object({ revoked: z.literal(true), id: z.string() });
+export type RevokedKey = z.infer<typeof RevokedKey>;
 
 export const ImportResult = z.object({
   serviceId: z.string(),
@@ -64,6 +115,26 @@ export const ImportResult = z.object({
   examplesChecked: z.number(),
 });
 export type ImportResult = z.infer<typeof ImportResult>;
+
+/** DELETE services-clean-unused: what was deleted. */
+export const CleanUnusedResult = z.object({
+  /** Disabled services, deleted with all their generations. */
+  deletedServices: z.array(z.string()),
+  /** Committed generations of enabled services that their mapping does not reference. */
+  deletedGenerations: z.array(z.object({ serviceId: z.string(), generation: z.string() })),
+});
+export type CleanUnusedResult = z.infer<typeof CleanUnusedResult>;
+
+/** DELETE model-cache: what this instance dropped. */
+export const ModelCacheCleared = z.object({
+  /** Loaded models (ONNX sessions); one still in use is disposed when its request ends. */
+  models: z.number(),
+  /** Their weight in the cache's budget. */
+  bytes: z.number(),
+  /** Cached generation manifests. */
+  generations: z.number(),
+});
+export type ModelCacheCleared = z.infer<typeof ModelCacheCleared>;
 
 const Histogram = z.object({ count: z.number(), sumMs: z.number(), buckets: z.record(z.string(), z.number()) });
 

@@ -6,3 +6,4 @@ export * from './admin.js';
 export * from './data-endpoints.js';
 export * from './timeseries-endpoints.js';
 export * from './code-endpoints.js';
+export * from './unsupported-endpoints.js';

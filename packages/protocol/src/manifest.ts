@@ -3,6 +3,7 @@ import { Id } from './common.js';
 import { LookupEndpointSpec, LookupSpec, SqlQueryEndpointSpec } from './data-endpoints.js';
 import { CausalEndpointSpec, ForecastEndpointSpec } from './timeseries-endpoints.js';
 import { CustomPredictionEndpointSpec, FunctionEndpointSpec } from './code-endpoints.js';
+import { refusingUnsupported } from './unsupported-endpoints.js';
 
 /** Generation bundle format, see docs/generation-format.md. */
 export const FORMAT_VERSION = 1;
@@ -173,7 +174,7 @@ export const Manifest = z
     generation: Id,
     createdAt: z.iso.datetime({ offset: true }),
     description: z.string().optional(),
-    endpoints: z.array(EndpointSpec),
+    endpoints: z.array(refusingUnsupported(EndpointSpec)),
   })
   .superRefine((m, ctx) => {
     const seen = new Set<string>();

@@ -18,6 +18,8 @@ export type Mapping = z.infer<typeof Mapping>;
 
 /** A service key as stored: never the key itself. */
 export const StoredKey = z.object({
+  /** Stable, not secret: revokes the key without sending it. Absent in files written before ids (then derived from the hash). */
+  id: z.string().min(1).max(64).optional(),
   label: z.string().min(1).max(128),
   /** "sha256:" + hex digest of the key */
   hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),

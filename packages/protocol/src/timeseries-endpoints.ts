@@ -58,7 +58,12 @@ export const ForecastModel = z.object({
 export const ForecastExample = z.object({
   /** Records as a client sends them. */
   items: z.array(z.record(z.string(), z.unknown())).min(1),
-  /** Per series, in the order the series first appear in items. */
+  /**
+   * Per series, in the order the series first appear in items: `forecast` and `time` are that
+   * series' answers over the horizon, in time order (a compact form of the answer's one result
+   * per series and step). Times are compared as instants: "2010-04-01T00:00:00.000Z" matches
+   * the answer's "2010-04-01T00:00:00.000000Z".
+   */
   expected: z.array(
     z.object({
       ignored: z.boolean().default(false),
@@ -142,25 +147,6 @@ export const CausalEndpointSpec = z.object({
   description: z.string().optional(),
 });
 export type CausalEndpointSpec = z.infer<typeof CausalEndpointSpec>;
-
-/** One series' answer to `forecast`: arrays over the horizon; quantilesValues[k] goes with quantiles[k]. */
-export const ForecastResult = z.object({
-  timeseriesIdentifier: z.record(z.string(), z.union([z.string(), z.null()])),
-  ignored: z.boolean(),
-  ignoreReason: z.string().optional(),
-  forecast: z.array(z.number()).optional(),
-  quantiles: z.array(z.number()).optional(),
-  quantilesValues: z.array(z.array(z.number())).optional(),
-  time: z.array(z.string()).optional(),
-});
-export type ForecastResult = z.infer<typeof ForecastResult>;
-
-/** `forecast` body. `dispatch` has wire.ts's Dispatch shape, spelt out because wire.ts imports manifest.ts (the cycle above). */
-export const ForecastRequest = z.object({
-  items: z.array(z.record(z.string(), z.unknown())),
-  dispatch: z.object({ forcedGeneration: z.string().min(1).nullish(), dispatchKey: z.string().nullish() }).nullish(),
-});
-export type ForecastRequest = z.infer<typeof ForecastRequest>;
 
 /** One record's answer to `predict-effect`: `prediction` is the effect (treated minus control). */
 export const EffectResult = z.object({

@@ -81,6 +81,34 @@ export const PredictMultiResponse = z.object({
 });
 export type PredictMultiResponse = z.infer<typeof PredictMultiResponse>;
 
+/** `forecast` body: the records of one or more series, in any order. */
+export const ForecastRequest = z.object({ items: z.array(Record_), dispatch: Dispatch });
+export type ForecastRequest = z.infer<typeof ForecastRequest>;
+
+const TimeseriesIdentifier = z.record(z.string(), z.string().nullable());
+
+/**
+ * One result of `forecast`, as the DSS API node answers: one per series and horizon step, or
+ * one for a series that cannot be forecast. quantilesValues[k] is quantile quantiles[k].
+ */
+export const ForecastResult = z.discriminatedUnion('ignored', [
+  z.object({
+    timeseriesIdentifier: TimeseriesIdentifier,
+    /** Start of the forecast period, UTC, with microseconds as DSS writes it: "2010-04-01T00:00:00.000000Z". */
+    time: z.string(),
+    forecast: z.number(),
+    quantiles: z.array(z.number()),
+    quantilesValues: z.array(z.number()),
+    ignored: z.literal(false),
+  }),
+  z.object({ timeseriesIdentifier: TimeseriesIdentifier, ignored: z.literal(true), ignoreReason: z.string() }),
+]);
+export type ForecastResult = z.infer<typeof ForecastResult>;
+
+/** Results: step by step, within a step the series in the order they first appear in the request (an ignored series: one result, among the first step's). */
+export const ForecastResponse = z.object({ results: z.array(ForecastResult), timing: PredictionTiming, apiContext: ApiContext });
+export type ForecastResponse = z.infer<typeof ForecastResponse>;
+
 export const ErrorBody = z.object({ errorType: z.string(), message: z.string(), detailedMessage: z.string() });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

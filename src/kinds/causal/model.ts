@@ -1,10 +1,8 @@
 import type { CausalEndpointSpec, EffectResult, PredictionEndpointSpec } from '@apinode/protocol';
-import { compileEncoder, type Encoder, type FeatureRecord } from '../inference/encoding.js';
-import type { ModelRuntime, ModelSession } from '../inference/model-runtime.js';
-import type { ScoreTiming } from '../inference/prediction-model.js';
-import type { Lease } from '../inference/resource-cache.js';
-import type { Generation, Generations } from '../services/generations.js';
-import { find, numbers } from './forecast-model.js';
+import { compileEncoder, type Encoder, type FeatureRecord } from '../../inference/encoding.js';
+import type { ModelRuntime, ModelSession } from '../../inference/model-runtime.js';
+import { find, numbers } from '../../inference/outputs.js';
+import type { ScoreTiming } from '../../inference/prediction-model.js';
 
 const us = (from: number) => Math.round((performance.now() - from) * 1000);
 
@@ -84,9 +82,4 @@ export async function checkCausalExamples(spec: CausalEndpointSpec, model: Causa
       return want === undefined || Math.abs(want - (got[k] ?? NaN)) <= ex.tolerance ? [] : [`${where}: expected ${k} ${want}, got ${got[k]} (tolerance ${ex.tolerance})`];
     });
   });
-}
-
-/** A lease on a causal endpoint's model (see Generations.lease). */
-export function leaseCausalModel(generations: Generations, gen: Generation, spec: CausalEndpointSpec): Promise<Lease<CausalModel>> {
-  return generations.lease(gen, spec, undefined, (onnx, runtime) => CausalModel.load(spec, onnx, runtime));
 }

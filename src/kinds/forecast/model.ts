@@ -1,12 +1,17 @@
 import type { ForecastEndpointSpec, ForecastResult } from '@apinode/protocol';
-import type { ModelRuntime, ModelSession, TensorInfo, TensorValue } from '../inference/model-runtime.js';
-import type { ScoreTiming } from '../inference/prediction-model.js';
-import type { Lease } from '../inference/resource-cache.js';
-import type { Generation, Generations } from '../services/generations.js';
-import { buildSeries, isIgnored, type Windowed } from './forecast-series.js';
-import { isoTime } from './forecast-time.js';
+import type { ModelRuntime, ModelSession } from '../../inference/model-runtime.js';
+import { find, numbers } from '../../inference/outputs.js';
+import type { ScoreTiming } from '../../inference/prediction-model.js';
+import { buildSeries, isIgnored, type SeriesIdentifier, type Windowed } from './series.js';
+import { dssTime, parseTime } from './time.js';
 
 const us = (from: number) => Math.round((performance.now() - from) * 1000);
+
+/** One series' answer to `forecast`: its results, one per horizon step in time order, or one ignored result. */
+export interface SeriesForecast {
+  readonly identifier: SeriesIdentifier;
+  readonly results: ForecastResult[];
+}
 
 /** A forecasting endpoint's model, loaded and checked against its manifest entry. */
 export class ForecastModel {
@@ -35,25 +40,27 @@ export class ForecastModel {
     }
   }
 
-  /** Forecasts every usable series of the request in ONE model run. */
-  async forecast(items: readonly Readonly<Record<string, unknown>>[]): Promise<{ results: ForecastResult[]; timing: ScoreTiming }> {
-    const { windowLength: w, horizon: h, quantiles } = this.spec;
+  /**
+   * Forecasts every usable series of the request in ONE model run. One answer per series, in
+   * the order the series first appear in items: its horizon steps in time order, or a single
+   * ignored result.
+   */
+  async forecast(items: readonly Readonly<Record<string, unknown>>[]): Promise<{ results: SeriesForecast[]; timing: ScoreTiming }> {
+    const { windowLength: w, horizon: h, quantiles, frequency } = this.spec;
     const relative = this.spec.model.normalization === 'LAST_VALUE';
     let t = performance.now();
-    const series = buildSeries(this.spec, items);
-    const usable: Windowed[] = [];
-    const results: ForecastResult[] = series.map((s) => {
-      if (isIgnored(s)) return { timeseriesIdentifier: s.identifier, ignored: true, ignoreReason: s.ignoreReason };
-      const base = s.window[w - 1] as number;
-      if (relative && !(base !== 0)) return { timeseriesIdentifier: s.identifier, ignored: true, ignoreReason: 'the last value is 0: the model reads values relative to it' };
-      usable.push(s);
-      return { timeseriesIdentifier: s.identifier, ignored: false };
-    });
+    const answers: SeriesForecast[] = [];
+    const usable: { s: Windowed; base: number; results: ForecastResult[] }[] = [];
+    for (const s of buildSeries(this.spec, items)) {
+      const results: ForecastResult[] = [];
+      answers.push({ identifier: s.identifier, results });
+      const ignore = (ignoreReason: string) => results.push({ timeseriesIdentifier: s.identifier, ignored: true, ignoreReason });
+      if (isIgnored(s)) ignore(s.ignoreReason);
+      else if (relative && s.window[w - 1] === 0) ignore('the last value is 0: the model reads values relative to it');
+      else usable.push({ s, base: s.window[w - 1] as number, results });
+    }
     const x = new Float32Array(usable.length * w);
-    usable.forEach((s, i) => {
-      const base = s.window[w - 1] as number;
-      s.window.forEach((v, j) => (x[i * w + j] = relative ? v / base - 1 : v));
-    });
+    usable.forEach(({ s, base }, i) => s.window.forEach((v, j) => (x[i * w + j] = relative ? v / base - 1 : v)));
     const timing: ScoreTiming = { preparation: us(t), prediction: 0, postProcessing: 0 };
     t = performance.now();
     const out = usable.length ? await this.session.run({ [this.spec.model.input]: { type: 'float32', data: x, dims: [usable.length, w] } }, this.fetches) : {};
@@ -61,22 +68,24 @@ export class ForecastModel {
     t = performance.now();
     if (usable.length) {
       const point = numbers(out, this.spec.model.outputs.forecast, usable.length * h);
-      const q = this.spec.model.outputs.quantiles ? numbers(out, this.spec.model.outputs.quantiles, usable.length * h * quantiles.length) : null;
-      let k = 0;
-      for (const r of results) {
-        if (r.ignored) continue;
-        const s = usable[k] as Windowed;
-        const base = s.window[w - 1] as number;
+      const q = this.spec.model.outputs.quantiles ? numbers(out, this.spec.model.outputs.quantiles, usable.length * h * quantiles.length) : [];
+      usable.forEach(({ s, base, results }, k) => {
         const value = (v: number) => (relative ? base * (1 + v) : v);
-        r.forecast = Array.from({ length: h }, (_, j) => value(point[k * h + j] as number));
-        r.quantiles = [...quantiles];
-        r.quantilesValues = quantiles.map((_, qi) => Array.from({ length: h }, (_, j) => value((q as ArrayLike<number>)[(k * h + j) * quantiles.length + qi] as number)));
-        r.time = Array.from({ length: h }, (_, j) => isoTime(s.last + 1 + j, this.spec.frequency));
-        k++;
-      }
+        for (let j = 0; j < h; j++) {
+          const step = k * h + j;
+          results.push({
+            timeseriesIdentifier: s.identifier,
+            time: dssTime(s.last + 1 + j, frequency),
+            forecast: value(point[step] as number),
+            quantiles: [...quantiles],
+            quantilesValues: quantiles.map((_, qi) => value(q[step * quantiles.length + qi] as number)),
+            ignored: false,
+          });
+        }
+      });
     }
     timing.postProcessing = us(t);
-    return { results, timing };
+    return { results: answers, timing };
   }
 
   release(): void {
@@ -84,7 +93,7 @@ export class ForecastModel {
   }
 }
 
-/** The import-time check: every example request forecasts as declared. Returns the problems found. */
+/** The import-time check: every example request forecasts as declared (per series, see ForecastExample). Returns the problems found. */
 export async function checkForecastExamples(spec: ForecastEndpointSpec, model: ForecastModel): Promise<string[]> {
   const problems: string[] = [];
   for (const [i, ex] of spec.examples.entries()) {
@@ -95,32 +104,18 @@ export async function checkForecastExamples(spec: ForecastEndpointSpec, model: F
       continue;
     }
     ex.expected.forEach((want, k) => {
-      const got = results[k] as ForecastResult;
-      if (got.ignored !== want.ignored) problems.push(`${where} series ${k}: expected ignored=${want.ignored}, got ${got.ignored}${got.ignoreReason ? ` (${got.ignoreReason})` : ''}`);
-      else if (want.forecast && !want.forecast.every((v, j) => Math.abs(v - (got.forecast?.[j] ?? NaN)) <= ex.tolerance)) {
-        problems.push(`${where} series ${k}: expected forecast ${JSON.stringify(want.forecast)}, got ${JSON.stringify(got.forecast)} (tolerance ${ex.tolerance})`);
-      } else if (want.time && JSON.stringify(want.time) !== JSON.stringify(got.time)) problems.push(`${where} series ${k}: expected time ${JSON.stringify(want.time)}, got ${JSON.stringify(got.time)}`);
+      const got = (results[k] as SeriesForecast).results;
+      const skipped = got.find((r) => r.ignored);
+      const steps = got.filter((r) => !r.ignored);
+      const forecast = steps.map((r) => r.forecast);
+      const time = steps.map((r) => r.time);
+      if (!!skipped !== want.ignored) problems.push(`${where} series ${k}: expected ignored=${want.ignored}, got ${!!skipped}${skipped ? ` (${skipped.ignoreReason})` : ''}`);
+      else if (want.forecast && !want.forecast.every((v, j) => Math.abs(v - (forecast[j] ?? NaN)) <= ex.tolerance)) {
+        problems.push(`${where} series ${k}: expected forecast ${JSON.stringify(want.forecast)}, got ${JSON.stringify(forecast)} (tolerance ${ex.tolerance})`);
+      } else if (want.time && !(want.time.length === time.length && want.time.every((v, j) => parseTime(v) === parseTime(time[j])))) {
+        problems.push(`${where} series ${k}: expected time ${JSON.stringify(want.time)}, got ${JSON.stringify(time)}`);
+      }
     });
   }
   return problems;
-}
-
-/** A lease on a forecasting endpoint's model (see Generations.lease). */
-export function leaseForecastModel(generations: Generations, gen: Generation, spec: ForecastEndpointSpec): Promise<Lease<ForecastModel>> {
-  return generations.lease(gen, spec, undefined, (onnx, runtime) => ForecastModel.load(spec, onnx, runtime));
-}
-
-export function find(infos: readonly TensorInfo[], name: string, what: string): TensorInfo {
-  const info = infos.find((i) => i.name === name);
-  if (!info) throw new Error(`the model has no ${what} "${name}" (${what}s: ${infos.map((i) => i.name).join(', ')})`);
-  if (!info.isTensor) throw new Error(`model ${what} "${name}" is not a tensor`);
-  return info;
-}
-
-/** An output's values as numbers, checking there are as many as the shape the manifest implies. */
-export function numbers(out: Readonly<Record<string, TensorValue>>, name: string, expected: number): ArrayLike<number> {
-  const t = out[name] as TensorValue;
-  if (t.data.length !== expected) throw new Error(`model output "${name}" has ${t.data.length} values, expected ${expected} (dims [${t.dims.join(',')}])`);
-  if (Array.isArray(t.data) || t.data instanceof BigInt64Array) throw new Error(`model output "${name}" is not a float tensor`);
-  return t.data;
 }

@@ -1,6 +1,6 @@
 import type { ForecastEndpointSpec } from '@apinode/protocol';
-import { isMissing } from '../inference/values.js';
-import { isoTime, parseTime, periodOf } from './forecast-time.js';
+import { isMissing } from '../../inference/values.js';
+import { isoTime, parseTime, periodOf } from './time.js';
 
 export type SeriesIdentifier = Record<string, string | null>;
 

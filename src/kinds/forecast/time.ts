@@ -84,3 +84,6 @@ export function periodStart(p: number, f: Frequency): number {
 }
 
 export const isoTime = (p: number, f: Frequency): string => new Date(periodStart(p, f)).toISOString();
+
+/** A period's start as the DSS API node writes forecast times: ISO 8601, UTC, microseconds ("….000000Z"). */
+export const dssTime = (p: number, f: Frequency): string => isoTime(p, f).replace(/Z$/, '000Z');

@@ -1,10 +1,7 @@
-import type { LookupSpec } from '@apinode/protocol';
-import type { FeatureRecord } from '../inference/encoding.js';
-import type { SqlConnections } from '../sql/sql-client.js';
-import { ApiError } from '../errors.js';
-import { Lookup } from './lookup.js';
-
-const compiled = new WeakMap<LookupSpec, Lookup>();
+import type { FeatureRecord } from '../../inference/encoding.js';
+import type { SqlConnections } from '../../sql/sql-client.js';
+import { ApiError } from '../../errors.js';
+import type { Lookup } from '../../sql/lookup.js';
 
 export interface Enriched {
   /** The records with looked-up columns added (a request's own values are overwritten). */
@@ -17,12 +14,11 @@ export interface Enriched {
  * Enrichment of prediction features: each lookup of the endpoint runs once for the whole batch
  * (one round trip), its columns join the records, and its policies may ignore records.
  */
-export async function enrich(specs: readonly LookupSpec[], records: readonly FeatureRecord[], sql: SqlConnections): Promise<Enriched> {
+export async function enrich(lookups: readonly Lookup[], records: readonly FeatureRecord[], sql: SqlConnections): Promise<Enriched> {
   let out = records as FeatureRecord[];
   const ignored = new Map<number, string>();
-  for (const spec of specs) {
-    let lookup = compiled.get(spec);
-    if (!lookup) compiled.set(spec, (lookup = new Lookup(spec)));
+  for (const lookup of lookups) {
+    const spec = lookup.spec;
     const client = sql(spec.connection);
     if (!client) throw ApiError.unavailable('SQL_NOT_CONFIGURED', `No database connection named "${spec.connection}" is configured on this node`);
     const found = await lookup.run(client, out);
