@@ -4,7 +4,8 @@ import { isExpired, keyId, withIds } from '../services/keys.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
-import { extractKey, hashKey } from './auth.js';
+import { hashKey } from '../services/key-hash.js';
+import { extractKey } from './auth.js';
 
 /** Who called the admin API. The bootstrap key (APINODE_ADMIN_KEY) is id and label "bootstrap". */
 export interface AdminCaller {

@@ -6,7 +6,7 @@ import type { ServiceAdmin } from '../services/service-admin.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readAdminKeys, writeAdminKeys } from './admin-auth.js';
 import { auditor, idParam, type AdminContext, type AdminEnv } from './admin-env.js';
-import { hashKey } from './auth.js';
+import { hashKey } from '../services/key-hash.js';
 import type { Deps } from '../services/deps.js';
 import { readJson } from './http.js';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceConfig } from '@apinode/protocol';
-import { hashKey } from '../api/auth.js';
+import { hashKey } from '../services/key-hash.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 

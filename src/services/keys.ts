@@ -1,5 +1,5 @@
 import type { CreatedKey, KeyExpiry, KeyInfo, StoredAdminKey, StoredKey } from '@apinode/protocol';
-import { hashKey } from '../api/auth.js';
+import { hashKey } from './key-hash.js';
 import { ApiError } from '../errors.js';
 
 /** What admin and service keys share: an id, a hash, metadata. */

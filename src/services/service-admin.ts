@@ -10,7 +10,7 @@ import {
   type OAuth2Settings,
   type ServiceStatus,
 } from '@apinode/protocol';
-import { hashKey } from '../api/auth.js';
+import { hashKey } from './key-hash.js';
 import type { CodeSandbox } from '../code/sandbox.js';
 import { ApiError } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { hashKey } from '../../src/api/auth.js';
+import { hashKey } from '../../src/services/key-hash.js';
 import { adminTestApp } from '../support/admin-app.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

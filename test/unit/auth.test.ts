@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { ServiceConfig } from '@apinode/protocol';
-import { authenticate, extractKey, hashKey } from '../../src/api/auth.js';
+import { authenticate, extractKey } from '../../src/api/auth.js';
+import { hashKey } from '../../src/services/key-hash.js';
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const service: ServiceConfig = {

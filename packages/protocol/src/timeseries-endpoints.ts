@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { Id } from './common.js';
-import { ColumnsInputs, Feature, MatrixInputs } from './manifest.js';
+import { ColumnsInputs, Feature, MatrixInputs } from './model-inputs.js';
 
 /*
  * Time-series forecasting (STD_FORECAST) and causal treatment-effect (STD_CAUSAL_PREDICTION)
- * endpoints, see docs/generation-format.md. manifest.ts imports this file for its endpoint
- * union and this file reuses manifest.ts's feature and input schemas: those are read through
- * z.lazy so that neither module touches the other's bindings while it is being evaluated.
+ * endpoints, see docs/generation-format.md.
  */
 
 const ModelFile = z.string().regex(/^models\/[A-Za-z0-9_.-]+\.onnx$/, 'must be models/<name>.onnx');
@@ -128,12 +126,12 @@ export const CausalEndpointSpec = z.object({
   id: Id,
   type: z.literal('STD_CAUSAL_PREDICTION'),
   predictionType: z.literal('CAUSAL_REGRESSION').default('CAUSAL_REGRESSION'),
-  features: z.lazy(() => z.array(Feature).min(1)),
+  features: z.array(Feature).min(1),
   /** The treatment the effect is of, for documentation: it is not an input. */
   treatment: z.object({ name: z.string().min(1), description: z.string().optional() }),
   model: z.object({
     file: ModelFile,
-    inputs: z.lazy(() => z.discriminatedUnion('mode', [ColumnsInputs, MatrixInputs])),
+    inputs: z.discriminatedUnion('mode', [ColumnsInputs, MatrixInputs]),
     outputs: z.object({
       /** Treatment effect [N] or [N, 1]: outcome if treated minus outcome if not. */
       effect: z.string().min(1),
