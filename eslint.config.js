@@ -16,7 +16,7 @@ const runtimeSpecific = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', '.wrangler/**', 'infra/cdk.out/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'packages/*/dist/**', 'data/**', 'coverage/**', '.wrangler/**', 'infra/cdk.out/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

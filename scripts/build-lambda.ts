@@ -6,6 +6,7 @@ import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DOCS_ASSETS } from '../src/api/docs-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/lambda');
@@ -34,6 +35,10 @@ const result = await build({
 });
 for (const f of ORT_FILES) await copyFile(join(ortDist, f), join(outdir, f));
 await copyFile(quickjsWasm, join(outdir, 'emscripten-module.wasm'));
+// /docs reads Swagger UI's files from swagger-ui/ beside the bundle (src/runtime/docs-assets.ts).
+const swaggerUi = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+await mkdir(join(outdir, 'swagger-ui'));
+for (const f of DOCS_ASSETS) await copyFile(join(swaggerUi, f), join(outdir, 'swagger-ui', f));
 
 const sizes = await Promise.all(['index.mjs', ...ORT_FILES, 'emscripten-module.wasm'].map(async (f) => `${f} ${((await stat(join(outdir, f))).size / 1024).toFixed(0)} KiB`));
 console.log(`dist/lambda: ${sizes.join(', ')} (${Object.keys(result.metafile.inputs).length} inputs)`);

@@ -1,8 +1,12 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './api/env.js';
 import { adminRoutes } from './api/admin-routes.js';
+import { corsForServices } from './api/cors.js';
+import { docsPage, type DocsAssets } from './api/docs-page.js';
 import { endpointRoutes } from './api/endpoint-routes.js';
 import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http.js';
+import { oipRoutes, recordOipMetrics } from './api/oip/routes.js';
+import { adminOpenApiRoutes, openApiRoutes } from './api/openapi/routes.js';
 import { CodeRuntime } from './code/code-runtime.js';
 import { CodeSandbox, type SandboxWasm } from './code/sandbox.js';
 import type { Config } from './config.js';
@@ -35,6 +39,8 @@ export interface Ports {
   readonly codeWasm?: SandboxWasm;
   /** Where the admin importFromArchive reads archives. @default - object keys under "imports/" in the store (Lambda, Workers) */
   readonly imports?: ImportSource;
+  /** Swagger UI's files for the /docs page. @default - none: the page says it cannot show the documents */
+  readonly docsAssets?: DocsAssets;
 }
 
 export interface App {
@@ -72,13 +78,26 @@ export function createApp(ports: Ports, config: Config): App {
 
   app.get('/isAlive', (c) => c.text('OK'));
 
+  // CORS per service (service.json "cors"), ahead of auth and metrics: preflights end here.
+  const cors = corsForServices(deps);
+  app.use('/public/api/*', cors);
+  app.use('/oip/*', cors);
+
   app.use('/public/api/*', recordMetrics(deps.metrics));
   // Every action of every endpoint kind (src/kinds/registry.ts).
   app.route('/public/api/v1', endpointRoutes(deps));
+  // OpenAPI documents (src/api/openapi/; a service's is admitted like a call) and the page that shows them.
+  app.route('/', openApiRoutes(deps));
+  app.route('/docs', docsPage(ports.docsAssets, config.admin));
+
+  app.use('/oip/*', recordOipMetrics(deps.metrics));
+  // The Open Inference Protocol v2 (KServe, Triton, MLServer clients), one base URL per service.
+  app.route('/oip', oipRoutes(deps));
 
   // Mounted only where the deployment enables it (the admin function, or a local node).
   if (config.admin) {
     const imports = ports.imports ?? bucketImports(ports.store);
+    app.route('/', adminOpenApiRoutes());
     app.route('/admin/api', adminRoutes(deps, { store: ports.store, runtime: ports.models, imports, sandbox: code.sandbox }));
   }
 

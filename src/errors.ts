@@ -1,32 +1,38 @@
+import type { ErrorStatus, ErrorType } from '@apinode/protocol';
+
+export type { ErrorStatus, ErrorType } from '@apinode/protocol';
+
 /**
  * The one error type of the node. Everything that reaches a client is an ApiError; anything
  * else is a bug and becomes a generic 500 (logged with the request id, never echoed).
+ * `cause` (a third-party error: onnxruntime, QuickJS, a driver) is logged, never answered.
  */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
-    readonly errorType: string,
+    readonly status: ErrorStatus,
+    readonly errorType: ErrorType,
     message: string,
     readonly detailedMessage: string = message,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ApiError';
   }
 
-  static badRequest(errorType: string, message: string, detail?: string): ApiError {
+  static badRequest(errorType: ErrorType, message: string, detail?: string): ApiError {
     return new ApiError(400, errorType, message, detail);
   }
 
-  static notFound(errorType: string, message: string): ApiError {
+  static notFound(errorType: ErrorType, message: string): ApiError {
     return new ApiError(404, errorType, message);
   }
 
   /** A dependency (object store, model runtime, database) is down: the client may retry. */
-  static unavailable(errorType: string, message: string, detail?: string): ApiError {
-    return new ApiError(503, errorType, message, detail);
+  static unavailable(errorType: ErrorType, message: string, detail?: string, options?: { cause?: unknown }): ApiError {
+    return new ApiError(503, errorType, message, detail, options);
   }
 
-  toBody(): { errorType: string; message: string; detailedMessage: string } {
+  toBody(): { errorType: ErrorType; message: string; detailedMessage: string } {
     return { errorType: this.errorType, message: this.message, detailedMessage: this.detailedMessage };
   }
 }

@@ -2,8 +2,9 @@ import { AdminKeysFile } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
 import { isExpired, keyId, withIds } from '../services/keys.js';
 import { layout } from '../storage/layout.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore, StoredObject } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
+import { updateJson } from '../storage/update.js';
 import { hashKey } from '../services/key-hash.js';
 import { extractKey } from './auth.js';
 
@@ -15,18 +16,27 @@ export interface AdminCaller {
 
 /** admin/keys.json, every key with its id (derived for keys stored before ids, see keys.ts). */
 export async function readAdminKeys(store: ObjectStore): Promise<AdminKeysFile> {
-  const obj = await store.get(layout.adminKeys());
+  return parseAdminKeys(await store.get(layout.adminKeys()));
+}
+
+function parseAdminKeys(obj: StoredObject | null): AdminKeysFile {
   const file = obj ? parseStoredJson(obj.body, AdminKeysFile, 'admin/keys.json', 'ADMIN_KEYS_INVALID') : { keys: [] };
   return { keys: withIds(file.keys) };
 }
 
-export async function writeAdminKeys(store: ObjectStore, file: AdminKeysFile): Promise<void> {
-  await store.put(layout.adminKeys(), new TextEncoder().encode(JSON.stringify(file, null, 2) + '\n'));
+/**
+ * Changes admin/keys.json safely against concurrent admins: written only If-Match the copy read
+ * (created only if absent), else re-read and `change` applied again (storage/update.ts). A
+ * revocation is therefore never undone by a racing addition, and vice versa.
+ */
+export function updateAdminKeys(store: ObjectStore, change: (file: AdminKeysFile) => AdminKeysFile | Promise<AdminKeysFile>): Promise<AdminKeysFile> {
+  return updateJson(store, layout.adminKeys(), parseAdminKeys, change);
 }
 
 /**
  * Admin callers: Basic (key as user name) or Bearer, checked against admin/keys.json (read
- * fresh: admin traffic is rare and a revocation must bite at once) and the bootstrap key.
+ * fresh on every request, never cached: admin traffic is rare and a revocation must bite at
+ * once) and the bootstrap key.
  * Service keys never open the admin API; an expired admin key is refused like an unknown one
  * (401), with its own errorType so its holder knows to ask for a new one.
  */

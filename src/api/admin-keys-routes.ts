@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { CreateAdminKeyRequest, CreateKeyRequest, type RevokedKey, type StoredAdminKey } from '@apinode/protocol';
-import { ApiError } from '../errors.js';
+import { ApiError, describe, isApiError } from '../errors.js';
 import { createdKey, expiresAt, findKey, keyId, keyInfo, newKey, newKeyId } from '../services/keys.js';
 import type { ServiceAdmin } from '../services/service-admin.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readAdminKeys, writeAdminKeys } from './admin-auth.js';
+import { readAdminKeys, updateAdminKeys } from './admin-auth.js';
 import { auditor, idParam, type AdminContext, type AdminEnv } from './admin-env.js';
 import { hashKey } from '../services/key-hash.js';
 import type { Deps } from '../services/deps.js';
@@ -36,25 +36,32 @@ export function keyRoutes(deps: Deps, store: ObjectStore, services: ServiceAdmin
       ...(body.createdBy ? { createdBy: body.createdBy } : {}),
       ...(body.expiry != null ? { expiresAt: expiresAt(body.expiry, now) } : {}),
     };
-    const all = await readAdminKeys(store);
-    if (all.keys.some((k) => k.hash === stored.hash)) throw new ApiError(409, 'KEY_EXISTS', 'This key is already an admin key', 'let the node generate the key (omit "key")');
-    await writeAdminKeys(store, { keys: [...all.keys, stored] });
+    await updateAdminKeys(store, (all) => {
+      if (all.keys.some((k) => k.id === stored.id)) return all; // an earlier try landed, its answer was lost
+      if (all.keys.some((k) => k.hash === stored.hash)) throw new ApiError(409, 'KEY_EXISTS', 'This key is already an admin key', 'let the node generate the key (omit "key")');
+      return { keys: [...all.keys, stored] };
+    });
     audit(c, 'admin.key.add', { keyId: stored.id, label: stored.label });
     return c.json(createdKey(stored, key, now), 201);
   });
 
-  // DSS's delete_key sends the key itself; delete_key_by_id its id with /key appended.
+  // DSS's delete_key sends the key itself (accepted for its sake, see docs/admin.md#revoking-keys);
+  // delete_key_by_id its id with /key appended.
   const revokeAdmin = (byIdOnly: boolean) => async (c: AdminContext) => {
     const segment = c.req.param('key') ?? '';
-    const all = await readAdminKeys(store);
-    const at = byIdOnly ? all.keys.findIndex((k) => keyId(k) === segment) : await findKey(all.keys, segment);
-    if (at === -1) throw ApiError.notFound('KEY_NOT_FOUND', `No admin key has this ${byIdOnly ? 'id' : 'id, label or value'}`);
-    const [revoked] = all.keys.splice(at, 1);
-    await writeAdminKeys(store, all);
-    return revokedAnswer(c, 'admin.key.revoke', keyId(revoked!));
+    let revoked: string | undefined;
+    await updateAdminKeys(store, async (all) => {
+      const keys = [...all.keys];
+      const at = byIdOnly ? keys.findIndex((k) => keyId(k) === segment) : await findKey(keys, segment);
+      if (at === -1 && revoked !== undefined) return all; // gone since an earlier try found it: revoked either way
+      if (at === -1) throw ApiError.notFound('KEY_NOT_FOUND', `No admin key has this ${byIdOnly ? 'id' : 'id, hash prefix, label or value'}`);
+      revoked = keyId(keys.splice(at, 1)[0]!);
+      return { keys };
+    });
+    return revokedAnswer(c, 'admin.key.revoke', revoked!);
   };
-  app.delete('/keys/:key', revokeAdmin(false));
-  app.delete('/keys/:key/key', revokeAdmin(true));
+  app.delete('/keys/:key', keyInPath(revokeAdmin(false)));
+  app.delete('/keys/:key/key', keyInPath(revokeAdmin(true)));
 
   app.get('/services/:serviceId/keys', async (c) => c.json({ keys: await services.listKeys(idParam(c, 'serviceId')) }));
   app.post('/services/:serviceId/keys', async (c) => {
@@ -64,10 +71,29 @@ export function keyRoutes(deps: Deps, store: ObjectStore, services: ServiceAdmin
     audit(c, 'service.key.add', { serviceId, keyId: created.id, label: created.label });
     return c.json(created, 201);
   });
-  app.delete('/services/:serviceId/keys/:key', async (c) => {
-    const serviceId = idParam(c, 'serviceId');
-    return revokedAnswer(c, 'service.key.revoke', await services.revokeKey(serviceId, c.req.param('key')), { serviceId });
-  });
+  app.delete(
+    '/services/:serviceId/keys/:key',
+    keyInPath(async (c) => {
+      const serviceId = idParam(c, 'serviceId');
+      return revokedAnswer(c, 'service.key.revoke', await services.revokeKey(serviceId, c.req.param('key') ?? ''), { serviceId });
+    }),
+  );
+
+  /**
+   * For routes whose path may hold a raw key: an unexpected error is logged here without the
+   * path (the app's error handler logs the path of a bug), and answered as the generic 500.
+   */
+  function keyInPath(handler: (c: AdminContext) => Promise<Response>) {
+    return async (c: AdminContext) => {
+      try {
+        return await handler(c);
+      } catch (e) {
+        if (isApiError(e)) throw e;
+        deps.log.error('unhandled error', { requestId: c.get('requestId'), route: c.req.routePath, error: describe(e), stack: (e as Error).stack });
+        throw new ApiError(500, 'INTERNAL_ERROR', 'Internal error', `request id ${c.get('requestId')}`);
+      }
+    };
+  }
 
   function revokedAnswer(c: AdminContext, action: string, id: string, fields: Record<string, unknown> = {}) {
     audit(c, action, { ...fields, keyId: id });

@@ -1,16 +1,18 @@
 import { Hono } from 'hono';
 import { CreateServiceRequest, SetAuthRequest, SetMappingRequest, type ImportResult, type ModelCacheCleared } from '@apinode/protocol';
-import { ApiError } from '../errors.js';
-import type { ImportSource } from '../services/import-source.js';
+import { ApiError, describe } from '../errors.js';
+import { importLimits, type ArchiveInput } from '../services/archive.js';
+import { archiveTooLarge, type ImportSource } from '../services/import-source.js';
 import { ServiceAdmin } from '../services/service-admin.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import type { CodeSandbox } from '../code/sandbox.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { authenticateAdmin } from './admin-auth.js';
 import { auditor, idParam, type AdminContext, type AdminEnv } from './admin-env.js';
+import { corsRoutes } from './admin-cors-routes.js';
 import { keyRoutes } from './admin-keys-routes.js';
 import type { Deps } from '../services/deps.js';
-import { readBytes, readJson } from './http.js';
+import { readBodyStream, readJson } from './http.js';
 
 export interface AdminPorts {
   readonly store: ObjectStore;
@@ -27,7 +29,13 @@ export interface AdminPorts {
 export function adminRoutes(deps: Deps, ports: AdminPorts): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const { store, imports } = ports;
-  const services = new ServiceAdmin(store, deps.registry, deps.generations, { runtime: ports.runtime, sandbox: ports.sandbox, maxBytes: deps.config.maxImportBytes });
+  const services = new ServiceAdmin(
+    store,
+    deps.registry,
+    deps.generations,
+    { runtime: ports.runtime, sandbox: ports.sandbox, limits: importLimits(deps.config) },
+    { allowHttpJwks: deps.config.oauth2AllowHttpJwks },
+  );
   const audit = auditor(deps);
   const max = deps.config.maxBodyBytes;
 
@@ -62,11 +70,23 @@ export function adminRoutes(deps: Deps, ports: AdminPorts): Hono<AdminEnv> {
     return c.json(result, 201);
   };
   app.get('/services/:serviceId/generations', async (c) => c.json({ generations: await services.listGenerations(idParam(c, 'serviceId')) }));
-  app.post('/services/:serviceId/generations', async (c) => imported(c, await services.importArchive(idParam(c, 'serviceId'), (limit) => readBytes(c, limit))));
+  // A refused archive's own library message (its cause) goes to the log, never into the answer.
+  const importArchive = async (c: AdminContext, open: (maxBytes: number) => Promise<ArchiveInput>) => {
+    try {
+      return await services.importArchive(idParam(c, 'serviceId'), open);
+    } catch (e) {
+      if (e instanceof ApiError && e.errorType === 'INVALID_ARCHIVE' && e.cause !== undefined) {
+        deps.log.warn('archive refused', { requestId: c.get('requestId'), message: e.message, cause: describe(e.cause).slice(0, 2000) });
+      }
+      throw e;
+    }
+  };
+  // The body is streamed into the unpacker, which stops at the first limit it passes.
+  app.post('/services/:serviceId/generations', async (c) => imported(c, await importArchive(c, async (limit) => readBodyStream(c, limit, archiveTooLarge))));
   app.post('/services/:serviceId/generations/actions/importFromArchive', async (c) => {
     const filePath = c.req.query('filePath');
     if (!filePath) throw ApiError.badRequest('INVALID_REQUEST', 'importFromArchive needs ?filePath=', 'importFromArchive needs ?filePath=, the path of a generation archive the node can read (docs/admin.md)');
-    return imported(c, await services.importArchive(idParam(c, 'serviceId'), (limit) => imports.read(filePath, limit)), { filePath });
+    return imported(c, await importArchive(c, (limit) => imports.read(filePath, limit)), { filePath });
   });
   app.post('/services/:serviceId/generations/:generation/preload', async (c) => {
     const g = await deps.generations.preload(idParam(c, 'serviceId'), idParam(c, 'generation'));
@@ -91,6 +111,7 @@ export function adminRoutes(deps: Deps, ports: AdminPorts): Hono<AdminEnv> {
   });
 
   app.route('/', keyRoutes(deps, store, services));
+  app.route('/', corsRoutes(deps, services));
 
   app.get('/metrics', (c) => {
     const prometheus = c.req.query('format') === 'prometheus' || (c.req.header('accept') ?? '').includes('text/plain');

@@ -1,17 +1,19 @@
 import { Hono, type Context } from 'hono';
-import { Id, type ServiceConfig } from '@apinode/protocol';
+import { Id, type EndpointSpec, type ServiceConfig } from '@apinode/protocol';
 import { SELF_CALL_HEADER } from '../code/self-client.js';
 import { ApiError } from '../errors.js';
-import type { Action, CallContext, Input } from '../kinds/kind.js';
+import type { Action, CallContext, Input, Outcome } from '../kinds/kind.js';
 import { ALL_ACTIONS, actionOf } from '../kinds/registry.js';
 import { chooseGeneration, type DispatchRequest } from '../services/dispatch.js';
+import { ModelError } from '../inference/model-runtime.js';
+import { capped } from '../observability/query-log.js';
 import type { Deps } from '../services/deps.js';
 import { authenticate, type Caller } from './auth.js';
 import type { AppEnv } from './env.js';
-import { readJson, since } from './http.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, readJson, since } from './http.js';
 
 /** An authorized caller of a serving service, before the body is read. */
-interface Admitted {
+export interface Admitted {
   readonly service: ServiceConfig;
   readonly endpointId: string;
   readonly caller: Caller;
@@ -33,13 +35,42 @@ async function serve(deps: Deps, c: Context<AppEnv>, route: (typeof ALL_ACTIONS)
   // An action whose input carries the dispatch (predict bodies) is read first; the others are
   // bound first, so a call to a missing endpoint is a 404 whatever its body.
   const early = route.dispatch ? await read(deps, c, route.input) : undefined;
-  const generation = await bind(deps, admitted, early === undefined ? null : route.dispatch?.(early));
+  const { outcome, call } = await invoke(deps, c, admitted, {
+    dispatch: early === undefined ? null : route.dispatch?.(early),
+    action: (spec) => actionOf(spec, route.method, route.name),
+    input: (action) => early ?? read(deps, c, action.input),
+  });
+  return c.json({ ...outcome.body, apiContext: { serviceId: call.serviceId, endpointId: call.endpointId, serviceGeneration: call.generation } });
+}
+
+/** What a front door (the DSS routes, OIP) asks of the request path, once the caller is admitted. */
+export interface Invocation {
+  /** Which generation answers: a forced one, a dispatch key, or a draw from the mapping. */
+  readonly dispatch: DispatchRequest | null | undefined;
+  /** The action of the endpoint's kind to run; throws (400) when the kind has none. */
+  action(spec: EndpointSpec): Action;
+  /** The action's input, read or built once the endpoint is known. */
+  input(action: Action, spec: EndpointSpec): Promise<unknown> | unknown;
+}
+
+export interface Invoked {
+  readonly outcome: Outcome;
+  readonly call: CallContext;
+}
+
+/**
+ * The request path every front door shares: dispatch, the X-Apinode-Generation header, the
+ * endpoint's lease, timing, metrics (c.var.generation, c.var.records) and the query log. The
+ * front door renders the outcome in its own protocol.
+ */
+export async function invoke(deps: Deps, c: Context<AppEnv>, admitted: Admitted, how: Invocation): Promise<Invoked> {
+  const generation = await bind(deps, admitted, how.dispatch);
   c.header('X-Apinode-Generation', generation.id);
   c.set('generation', generation.id);
   const spec = generation.endpoints.get(admitted.endpointId);
   if (!spec) throw ApiError.notFound('ENDPOINT_NOT_FOUND', `Endpoint "${admitted.endpointId}" does not exist in generation "${generation.id}" of service "${admitted.service.serviceId}"`);
-  const action: Action = actionOf(spec, route.method, route.name);
-  const input = early ?? (await read(deps, c, action.input));
+  const action: Action = how.action(spec);
+  const input = await how.input(action, spec);
 
   const preProcessing = since(c.get('startedAt'));
   const waitFrom = performance.now();
@@ -56,42 +87,68 @@ async function serve(deps: Deps, c: Context<AppEnv>, route: (typeof ALL_ACTIONS)
       preProcessing,
       wait,
     };
-    const outcome = await action.run(lease.value, input, call);
+    const outcome = await action.run(lease.value, input, call).catch(modelFault);
     c.set('records', outcome.records ?? 0);
     if (deps.queryLog && outcome.log?.length) {
       const time = new Date().toISOString();
       const where = { time, requestId: call.requestId, serviceId: call.serviceId, endpointId: call.endpointId, generation: call.generation, caller: admitted.caller };
-      deps.queryLog.write(outcome.log.map((r) => ({ ...where, features: r.features, context: r.context ?? null, result: r.result, timing: outcome.timing ?? {} })));
+      const cap = (v: unknown) => capped(v, deps.config.queryLogMaxFieldBytes);
+      deps.queryLog.write(outcome.log.map((r) => ({ ...where, features: cap(r.features), context: cap(r.context ?? null), result: cap(r.result), timing: outcome.timing ?? {} })));
     }
-    return c.json({ ...outcome.body, apiContext: { serviceId: call.serviceId, endpointId: call.endpointId, serviceGeneration: call.generation } });
+    return { outcome, call };
   } finally {
     lease.release();
   }
 }
 
+/** A model that failed while serving is a typed 500; its runtime's own words are logged (cause), never answered. */
+function modelFault(e: unknown): never {
+  if (!(e instanceof ModelError)) throw e;
+  throw new ApiError(500, 'MODEL_RUN_FAILED', 'The model failed while scoring this request', 'the model runtime failed, or the model answered what its manifest does not describe (the cause is logged under the request id)', { cause: e.cause ?? e });
+}
+
 /** The service exists, the caller may use it, it is serving. Runs before the body is read, so an anonymous caller learns nothing from a 400. */
-async function admit(deps: Deps, c: Context<AppEnv>): Promise<Admitted> {
-  const serviceId = c.req.param('serviceId') ?? '';
+export async function admit(deps: Deps, c: Context<AppEnv>): Promise<Admitted> {
+  const { service, caller } = await identify(deps, c);
+  const serviceId = service.serviceId;
   const endpointId = c.req.param('endpointId') ?? '';
-  const service = Id.safeParse(serviceId).success ? await deps.registry.get(serviceId) : null;
-  if (!service) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
-  const caller = await authenticate(service, c.req.header('authorization'));
   if (!service.enabled) throw new ApiError(503, 'SERVICE_DISABLED', `Service "${serviceId}" is disabled`);
   if (!service.mapping) throw new ApiError(503, 'SERVICE_NOT_MAPPED', `Service "${serviceId}" has no generation mapping yet`);
   return { service, endpointId, caller };
 }
 
+/** The service exists and the caller may use it, serving or not (what OIP's server metadata needs). */
+export async function identify(deps: Deps, c: Context<AppEnv>): Promise<{ service: ServiceConfig; caller: Caller }> {
+  const serviceId = c.req.param('serviceId') ?? '';
+  const service = Id.safeParse(serviceId).success ? await deps.registry.get(serviceId) : null;
+  if (!service) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
+  return { service, caller: await authenticate(service, c.req.header('authorization'), { allowHttpJwks: deps.config.oauth2AllowHttpJwks }) };
+}
+
 /** Dispatch to a committed generation of the mapping. */
-async function bind(deps: Deps, a: Admitted, dispatch: DispatchRequest | null | undefined) {
+export async function bind(deps: Deps, a: Admitted, dispatch: DispatchRequest | null | undefined) {
   const mapping = a.service.mapping;
   if (!mapping) throw new ApiError(503, 'SERVICE_NOT_MAPPED', `Service "${a.service.serviceId}" has no generation mapping yet`);
   const genId = chooseGeneration(mapping, dispatch, deps.random);
   const generation = await deps.generations.get(a.service.serviceId, genId);
-  if (!generation) throw ApiError.notFound('GENERATION_NOT_FOUND', `Generation "${genId}" of service "${a.service.serviceId}" is not committed`);
-  return generation;
+  if (generation) return generation;
+  // Forced by the caller: theirs to get right (404, DESIGN 4). Chosen by the mapping: the
+  // deployment's fault (a mapping set by hand, or a replica with the new service.json first).
+  if (dispatch?.forcedGeneration != null) throw ApiError.notFound('GENERATION_NOT_FOUND', `Generation "${genId}" of service "${a.service.serviceId}" is not committed`);
+  throw ApiError.unavailable(
+    'GENERATION_MISSING',
+    `The mapping of service "${a.service.serviceId}" sends this request to generation "${genId}", which is not in the store`,
+    'the mapping names a generation that is not committed (or not replicated here yet): retry, or map committed generations',
+  );
 }
 
 /** The action's input: its JSON body (whatever the Content-Type), or its query parameters. */
 function read(deps: Deps, c: Context<AppEnv>, input: Input<unknown>): Promise<unknown> | unknown {
-  return 'body' in input ? readJson(c, input.body, deps.config.maxBodyBytes) : input.query(c.req.query());
+  if ('body' in input) return readJson(c, input.body, deps.config.maxBodyBytes);
+  const params = c.req.query();
+  // Query values may be JSON (function arguments): the same depth limit as bodies.
+  for (const [name, value] of Object.entries(params)) {
+    if (nestsDeeperThan(value, MAX_JSON_DEPTH)) throw ApiError.badRequest('INVALID_REQUEST', `Query parameter "${name}" nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return input.query(params);
 }

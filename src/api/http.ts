@@ -28,7 +28,8 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
       if (err.status === 401) c.header('WWW-Authenticate', 'Basic realm="apinode", charset="UTF-8"');
       // The unread rest of an oversized body would poison a kept-alive connection.
       if (err.status === 413) c.header('Connection', 'close');
-      if (err.status >= 500) log.warn(err.message, { requestId: c.get('requestId'), errorType: err.errorType, detail: err.detailedMessage });
+      // A fault: the log gets what the answer must not show (a third-party message, in cause).
+      if (err.status >= 500) log.warn(err.message, { requestId: c.get('requestId'), errorType: err.errorType, detail: err.detailedMessage, ...(err.cause !== undefined ? { cause: describe(err.cause).slice(0, 2000) } : {}) });
       return c.json(err.toBody(), err.status);
     }
     // A bug: log everything, tell the client nothing but the request id to quote.
@@ -57,12 +58,23 @@ export function recordMetrics(metrics: Metrics): MiddlewareHandler<AppEnv> {
 }
 
 /**
+ * Deepest nesting of arrays and objects a body (or a JSON query value) may have. DSS bodies
+ * nest 3 or 4 levels; a much deeper value parses, but overflows the stack of whatever walks it
+ * recursively next (the query log's JSON.stringify, the arguments handed to code).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
  * The request body as JSON, whatever the Content-Type (the official DSS Python client sends
- * none), checked against a schema. Size is capped before parsing by the body-limit middleware.
+ * none), checked against a schema. Size is capped before parsing by the body-limit middleware,
+ * depth before parsing too.
  */
 export async function readJson<T>(c: Context, schema: ZodType<T>, maxBytes: number): Promise<T> {
   const text = await readText(c, maxBytes);
   if (text.trim() === '') throw ApiError.badRequest('INVALID_JSON', 'The request body is empty; send a JSON object');
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw ApiError.badRequest('INVALID_JSON', `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, `flatten the body: at most ${MAX_JSON_DEPTH} levels of arrays and objects`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -70,6 +82,37 @@ export async function readJson<T>(c: Context, schema: ZodType<T>, maxBytes: numb
     throw ApiError.badRequest('INVALID_JSON', 'The request body is not valid JSON', describe(e).replace(/^SyntaxError: /, ''));
   }
   return validate(schema, json);
+}
+
+// Character codes of " \ [ ] { }
+const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x5d, 0x7b, 0x7d] as const;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`: one pass over the text, no
+ * recursion (so it cannot overflow itself), brackets inside strings skipped. Malformed text is
+ * left to JSON.parse.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
+      // To the closing quote: the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i === -1) return false;
+        let slashes = 0;
+        while (text.charCodeAt(i - 1 - slashes) === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (ch === OPEN_ARRAY || ch === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (ch === CLOSE_ARRAY || ch === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 export function validate<T>(schema: ZodType<T>, value: unknown): T {
@@ -105,6 +148,17 @@ export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Arra
     return new Uint8Array(await c.req.arrayBuffer());
   }
   return readStream(c, maxBytes);
+}
+
+/**
+ * The raw body as a stream, for a reader that counts what it reads and stops at its own limits
+ * (archives: services/archive.ts), so a large body is never held whole. A Content-Length above
+ * maxBytes is refused before anything is read, with `tooLargeError` naming the setting to raise.
+ */
+export function readBodyStream(c: Context, maxBytes: number, tooLargeError: (max: number) => ApiError = tooLarge): ReadableStream<Uint8Array> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLargeError(maxBytes);
+  return c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
 }
 
 async function readStream(c: Context, maxBytes: number): Promise<Uint8Array> {

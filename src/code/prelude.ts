@@ -4,7 +4,6 @@
  * `__invoke` and `__exports` stay, non-enumerable: they only ever call the user's own code.
  */
 export const PRELUDE = String.raw`(() => {
-  const HOLE = '\u0000apinode:undefined';
   const log = globalThis.__log, call = globalThis.__call, context = globalThis.__context;
   const groups = JSON.parse(globalThis.__setup);
   for (const k of ['__log', '__call', '__context', '__setup']) delete globalThis[k];
@@ -31,8 +30,8 @@ export const PRELUDE = String.raw`(() => {
   hidden('apinode', Object.freeze(apinode));
   hidden('__invoke', async (fn, lists, ctxGroup) => {
     const out = [];
-    for (const list of JSON.parse(lists)) {
-      const args = list.map((a) => (a === HOLE ? undefined : a));
+    for (const { args, holes } of JSON.parse(lists)) {
+      for (const i of holes) args[i] = undefined;
       if (ctxGroup) args.push(apinode[ctxGroup]);
       const r = await fn(...args);
       out.push(r === undefined ? null : r);

@@ -5,7 +5,7 @@
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import type { CodeLimits } from '@apinode/protocol';
-import { ApiError, describe } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { CpuMeter } from './cpu-meter.js';
 
 /** What the translation reads from an instance: the limit that stopped it is reported, not the engine's words. */
@@ -48,17 +48,22 @@ export function exceptionError(inst: Stopped, error: QuickJSHandle, during: stri
 export function crashError(e: unknown, dropModule: () => void): ApiError {
   if (e instanceof ApiError) return e;
   dropModule();
-  return new ApiError(500, 'CODE_SANDBOX_FAILED', 'The code sandbox failed while running this call', describe(e).slice(0, 500));
+  // QuickJS's and the WebAssembly engine's own words go to the log (cause), not to the caller.
+  return new ApiError(500, 'CODE_SANDBOX_FAILED', 'The code sandbox failed while running this call', 'the WebAssembly sandbox failed (logged); the next call starts a new one', { cause: e });
 }
 
 export function unavailableError(e: unknown): ApiError {
-  return ApiError.unavailable('CODE_SANDBOX_UNAVAILABLE', 'The code sandbox could not start; retry shortly', describe(e).slice(0, 500));
+  return ApiError.unavailable('CODE_SANDBOX_UNAVAILABLE', 'The code sandbox could not start; retry shortly', 'the WebAssembly sandbox could not be instantiated (logged)', { cause: e });
 }
 
-/** A host failure as an Error inside the sandbox, with the node's status and errorType when there are. */
+/**
+ * A host failure as an Error inside the sandbox, with the node's status and errorType when there
+ * are. The node's own errors look like the client's (ApiNodeError): to user code, both are the
+ * node's answer.
+ */
 export function hostErrorHandle(vm: QuickJSContext, err: unknown): QuickJSHandle {
   const e = err as { name?: string; message?: string; status?: number; errorType?: string };
-  const h = vm.newError({ name: e.name ?? 'Error', message: String(e.message ?? err) });
+  const h = vm.newError({ name: err instanceof ApiError ? 'ApiNodeError' : (e.name ?? 'Error'), message: String(e.message ?? err) });
   const props: [string, QuickJSHandle][] = [];
   if (typeof e.status === 'number') props.push(['status', vm.newNumber(e.status)]);
   if (typeof e.errorType === 'string') props.push(['errorType', vm.newString(e.errorType)]);

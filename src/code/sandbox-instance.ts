@@ -56,8 +56,6 @@ export class KeptInstance {
 // QuickJS checks its stack against this; beyond about 1 MiB the WebAssembly engine's own
 // stack overflows first, which is not catchable inside the sandbox.
 const MAX_STACK_BYTES = 256 * 1024;
-/** An argument left out (JSON has no undefined): the prelude turns it back into undefined, so defaults apply. */
-export const HOLE = '\u0000apinode:undefined';
 
 export function newInstance(quickjs: QuickJSWASMModule, source: string, file: string, limits: CodeLimits, host: HostApi | null, dropModule: () => void): Instance {
   const meter = new CpuMeter(limits.cpuTimeMs);
@@ -92,7 +90,7 @@ export async function invoke(inst: Instance, call: SandboxCall): Promise<Sandbox
   const { vm, meter } = inst;
   const fn = vm.getProp(inst.ns, call.exportName);
   const runner = vm.getProp(vm.global, '__invoke');
-  const args = vm.newString(JSON.stringify(call.invocations, (_k, v: unknown) => (v === undefined ? HOLE : v)));
+  const args = vm.newString(JSON.stringify(call.invocations.map(withHoles)));
   const ctx = vm.newString(call.ctxGroup ?? '');
   let promise: QuickJSHandle | undefined;
   try {
@@ -129,6 +127,16 @@ export async function invoke(inst: Instance, call: SandboxCall): Promise<Sandbox
     promise?.dispose();
     for (const h of [fn, runner, args, ctx]) h.dispose();
   }
+}
+
+/**
+ * One invocation's arguments as JSON carries them: JSON has no undefined, so the positions of
+ * left-out arguments travel apart (the prelude makes them undefined again, so defaults apply),
+ * never as a marker value that a caller's own string could equal.
+ */
+function withHoles(list: readonly unknown[]): { args: unknown[]; holes: number[] } {
+  const holes = list.flatMap((v, i) => (v === undefined ? [i] : []));
+  return { args: list.map((v) => (v === undefined ? null : v)), holes };
 }
 
 export function disposeInstance(inst: Instance): void {

@@ -6,7 +6,7 @@ import { unavailableError } from './sandbox-errors.js';
 import { disposeInstance, invoke, KeptInstance, newInstance, type Instance, type SandboxCall, type SandboxResult } from './sandbox-instance.js';
 
 export type { HostApi } from './host-bridge.js';
-export { HOLE, KeptInstance, type Instance, type SandboxCall, type SandboxResult } from './sandbox-instance.js';
+export { KeptInstance, type Instance, type SandboxCall, type SandboxResult } from './sandbox-instance.js';
 
 /**
  * The QuickJS WebAssembly module, handed in by the runtime entry where the platform cannot

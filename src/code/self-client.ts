@@ -1,4 +1,5 @@
 import { APINodeClient } from '@apinode/client';
+import { ApiError } from '../errors.js';
 
 /** Marks a request as made by user code through its self-client: `<node token>.<depth>`. */
 export const SELF_CALL_HEADER = 'x-apinode-self-call';
@@ -9,6 +10,14 @@ export const MAX_SELF_CALL_DEPTH = 4;
 const METHODS = Object.getOwnPropertyNames(APINodeClient.prototype).filter((m) => m !== 'constructor' && m !== 'post');
 
 type Method = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * 508 Loop Detected: calls that nest this deep are a dispatcher calling itself (directly or
+ * round a loop), a fault of the generation's code that retrying cannot fix; neither the
+ * caller's input (400) nor a rate limit (429).
+ */
+const tooDeep = () =>
+  new ApiError(508, 'SELF_CALL_TOO_DEEP', `self-client calls nest deeper than ${MAX_SELF_CALL_DEPTH} levels`, `a code endpoint's self-client calls nest deeper than ${MAX_SELF_CALL_DEPTH} levels: look for a loop between the generation's functions`);
 
 export interface CallerCredentials {
   readonly serviceId: string;
@@ -47,7 +56,7 @@ export class SelfClients {
     const methods: Record<string, Method> = {};
     for (const name of METHODS) {
       methods[name] = async (...args) => {
-        if (depth > MAX_SELF_CALL_DEPTH) throw Object.assign(new Error(`self-client calls nest deeper than ${MAX_SELF_CALL_DEPTH} levels`), { name: 'ApiNodeError', status: 508, errorType: 'SELF_CALL_TOO_DEEP' });
+        if (depth > MAX_SELF_CALL_DEPTH) throw tooDeep();
         // The client copies its options at construction: one per request, so each has its own request id.
         const c = new APINodeClient('http://self', caller.serviceId, { fetch: this.fetch, headers: headers() });
         return (c[name as keyof APINodeClient] as Method).apply(c, args);

@@ -25,7 +25,9 @@ export async function codeProblems(spec: FunctionEndpointSpec | CustomPrediction
   try {
     shape = await sandbox.inspect(new TextDecoder().decode(bytes), spec.code.file, spec.code.limits);
   } catch (e) {
-    const why = isApiError(e) ? `${e.message}${e.detailedMessage !== e.message ? ` (${e.detailedMessage.split('\n')[1]?.trim() ?? ''})` : ''}` : describe(e);
+    // For the generation's author (admin API): a sandbox failure's cause too, its first line only.
+    const cause = isApiError(e) && e.cause !== undefined ? `: ${firstLine(describe(e.cause))}` : '';
+    const why = isApiError(e) ? `${e.message}${e.detailedMessage !== e.message ? ` (${e.detailedMessage.split('\n')[1]?.trim() ?? ''})` : ''}${cause}` : firstLine(describe(e));
     return [`${at}: ${spec.code.file} does not evaluate: ${why.slice(0, 300)}`];
   }
   if (shape.exports[spec.function] !== 'function') {
@@ -45,3 +47,6 @@ export async function codeProblems(spec: FunctionEndpointSpec | CustomPrediction
   }
   return [];
 }
+
+/** A message without the stack or source excerpt some engines append on further lines. */
+const firstLine = (text: string): string => text.split('\n', 1)[0]!.slice(0, 300);

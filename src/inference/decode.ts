@@ -1,5 +1,5 @@
 import type { PredictionEndpointSpec, PredictionResult } from '@apinode/protocol';
-import type { TensorInfo, TensorValue } from './model-runtime.js';
+import { ModelError, type TensorInfo, type TensorValue } from './model-runtime.js';
 
 /** Turns one model run's outputs into DSS-shaped results, one per row. */
 export interface Decoder {
@@ -37,7 +37,7 @@ export function compileDecoder(spec: PredictionEndpointSpec, outputs: readonly T
         fetches: [name],
         decode: (out, rows) => {
           const data = numbers(out, name, rows, 1);
-          return Array.from({ length: rows }, (_, i) => ({ prediction: data[i] as number, ignored: false }));
+          return Array.from({ length: rows }, (_, i) => (Number.isFinite(data[i]) ? { prediction: data[i] as number, ignored: false } : notFinite(data[i]!)));
         },
         raw: { width: 1, read: (out, rows) => numbers(out, name, rows, 1) },
       };
@@ -50,6 +50,7 @@ export function compileDecoder(spec: PredictionEndpointSpec, outputs: readonly T
           const data = numbers(out, name, rows, 1);
           return Array.from({ length: rows }, (_, i) => {
             const k = data[i] as number;
+            if (!Number.isFinite(k)) return notFinite(k);
             return { cluster: spec.clusters?.[k] ?? `cluster_${k}`, ignored: false };
           });
         },
@@ -72,6 +73,11 @@ function probabilityDecoder(spec: PredictionEndpointSpec, name: string): Decoder
       const p = numbers(out, name, rows, k);
       const results: PredictionResult[] = new Array(rows);
       for (let i = 0; i < rows; i++) {
+        const bad = firstNonFinite(p, i * k, k);
+        if (bad !== null) {
+          results[i] = notFinite(bad);
+          continue;
+        }
         const probas: Record<string, number> = {};
         let best = 0;
         for (let c = 0; c < k; c++) {
@@ -97,10 +103,12 @@ function labelDecoder(spec: PredictionEndpointSpec, name: string): Decoder {
     decode: (out, rows) => {
       const t = out[name] as TensorValue;
       return Array.from({ length: rows }, (_, i) => {
-        const raw = String(t.data[i]);
+        const value = t.data[i];
+        if (typeof value === 'number' && !Number.isFinite(value)) return notFinite(value);
+        const raw = String(value);
         // Labels are class values ("A", "1") or, for integer outputs, indices into classes.
         const label = classes.includes(raw) ? raw : classes[Number(raw)];
-        if (label === undefined) throw new Error(`model label ${raw} is not one of the declared classes`);
+        if (label === undefined) throw new ModelError(`model label ${raw} is not one of the declared classes`);
         return { prediction: label, ignored: false };
       });
     },
@@ -112,11 +120,23 @@ function labelDecoder(spec: PredictionEndpointSpec, name: string): Decoder {
 function numbers(out: Readonly<Record<string, TensorValue>>, name: string, rows: number, width: number): ArrayLike<number> {
   const t = out[name] as TensorValue;
   if (t.data.length !== rows * width) {
-    throw new Error(`model output "${name}" has ${t.data.length} values for ${rows} rows, expected ${rows * width} (dims [${t.dims.join(',')}])`);
+    throw new ModelError(`model output "${name}" has ${t.data.length} values for ${rows} rows, expected ${rows * width} (dims [${t.dims.join(',')}])`);
   }
   if (t.data instanceof BigInt64Array) return Array.from(t.data, Number);
-  if (Array.isArray(t.data)) throw new Error(`model output "${name}" holds strings, not numbers`);
+  if (Array.isArray(t.data)) throw new ModelError(`model output "${name}" holds strings, not numbers`);
   return t.data;
+}
+
+/**
+ * A record the model answered NaN or an infinity for: ignored with its reason, never a null
+ * prediction in a 200 (JSON has no NaN). Its features are to blame far more often than the model.
+ */
+export const notFinite = (value: number): PredictionResult => ({ ignored: true, ignoreReason: `the model's output for this record is not a finite number (${value})` });
+
+/** The first of values[from, from + n) that is NaN or infinite, or null. */
+export function firstNonFinite(values: ArrayLike<number>, from: number, n: number): number | null {
+  for (let j = from; j < from + n; j++) if (!Number.isFinite(values[j])) return values[j]!;
+  return null;
 }
 
 /** Share (1..100) of the training-set probabilities at or below p, from ascending cut points. */

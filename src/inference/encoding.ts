@@ -97,6 +97,8 @@ function columnPlan(feature: string, info: TensorInfo, impute: number | string |
           if (isMissing(v) && impute === undefined) throw new UnusableRecord(`feature "${feature}" is missing and has no imputation`);
           const x = isMissing(v) ? Number(impute) : toNumber(feature, v);
           if (!Number.isInteger(x)) throw new UnusableRecord(`feature "${feature}": ${x} is not an integer`);
+          // Typed arrays wrap what does not fit, silently: 2^32 would be fed as 0.
+          if (x < INT_RANGE[type][0] || x >= INT_RANGE[type][1]) throw outOfRange(feature, x, type);
           if (data instanceof BigInt64Array) data[i] = BigInt(x);
           else data[i] = x;
         },
@@ -110,13 +112,25 @@ function columnPlan(feature: string, info: TensorInfo, impute: number | string |
         alloc: (n) => (data = type === 'float64' ? new Float64Array(n) : type === 'bool' ? new Uint8Array(n) : new Float32Array(n)),
         writer: (rec, i) => {
           const v = rec[feature];
-          data[i] = isMissing(v) ? fallback : toNumber(feature, v);
+          const x = isMissing(v) ? fallback : toNumber(feature, v);
+          data[i] = x;
+          if (isInfinite(data[i]!)) throw outOfRange(feature, x, type);
         },
         tensor: (n) => ({ type, data: data.subarray(0, n), dims: dims(n) }),
       };
     }
   }
 }
+
+/**
+ * A value the model's input cannot hold: finite in JSON, infinite once encoded (1e308 in a
+ * float32, or scaled past float64). NaN stays allowed: it is how a missing value without
+ * imputation reaches the model.
+ */
+const isInfinite = (x: number) => x === Infinity || x === -Infinity;
+const outOfRange = (feature: string, x: number, type: string) => new UnusableRecord(`feature "${feature}": ${x} is out of the range of the model's ${type} input`);
+/** [lowest, past the highest] integer of each type (2^63 - 1 is not a double). */
+const INT_RANGE = { int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63] } as const;
 
 type MatrixSpec = Extract<PredictionEndpointSpec['model']['inputs'], { mode: 'MATRIX' }>;
 
@@ -145,7 +159,9 @@ function matrixPlan(m: MatrixSpec, info: TensorInfo): Plan {
     const fallback = c.impute ?? NaN;
     return (rec, row, base) => {
       const v = rec[c.feature];
-      row[base + at] = ((isMissing(v) ? fallback : toNumber(c.feature, v)) - c.shift) * c.scale;
+      const x = isMissing(v) ? fallback : toNumber(c.feature, v);
+      row[base + at] = (x - c.shift) * c.scale;
+      if (isInfinite(row[base + at]!)) throw outOfRange(c.feature, x, `scaled ${info.type}`);
     };
   });
   let data: Float32Array | Float64Array = new Float32Array(0);

@@ -33,3 +33,24 @@ export interface ModelSession {
 export interface ModelRuntime {
   load(model: Uint8Array): Promise<ModelSession>;
 }
+
+/**
+ * The model runtime refused a model or a run, or a model answered what its manifest does not
+ * describe: the model's fault, neither the caller's nor the node's. The message is ours, for
+ * the generation's author (import problems); the runtime's own error is the cause, for logs.
+ */
+export class ModelError extends Error {}
+
+/**
+ * onnxruntime's text, without what is internal to it: the "ERROR_CODE: n, ERROR_MESSAGE:"
+ * wrapping, its source paths and line numbers, C++ signatures, anything after the first line.
+ */
+export function runtimeMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return (/ERROR_MESSAGE:\s*([\s\S]*)/.exec(text)?.[1] ?? text)
+    .split('\n', 1)[0]!
+    .replace(/\S*\/\S+\.(?:cc|cpp|h|hpp|c):\d+\s*/g, '')
+    .replace(/\b\w+(?:::~?\w+)+\([^)]*\)\s*/g, '')
+    .trim()
+    .slice(0, 300);
+}

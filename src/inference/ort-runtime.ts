@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-common';
-import type { Dim, ModelRuntime, ModelSession, TensorInfo, TensorType, TensorValue } from './model-runtime.js';
+import { ModelError, runtimeMessage, type Dim, type ModelRuntime, type ModelSession, type TensorInfo, type TensorType, type TensorValue } from './model-runtime.js';
 
 /** What the node uses of an onnxruntime module (onnxruntime-web's default or /wasm entry). */
 export interface OrtModule {
@@ -24,6 +24,8 @@ export function ortModelRuntime(o: OrtModule): ModelRuntime {
       const session = await o.InferenceSession.create(model, {
         executionProviders: ['wasm'],
         graphOptimizationLevel: 'all',
+      }).catch((e: unknown) => {
+        throw new ModelError(`onnxruntime cannot load the model: ${runtimeMessage(e)}`, { cause: e });
       });
       const inputs = session.inputMetadata.map(info);
       const outputs = session.outputMetadata.map(info);
@@ -33,11 +35,13 @@ export function ortModelRuntime(o: OrtModule): ModelRuntime {
         async run(feeds, fetches) {
           const ortFeeds: Record<string, ort.Tensor> = {};
           for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new o.Tensor(t.type, t.data as never, t.dims);
-          const res = await session.run(ortFeeds, fetches as string[]);
+          const res = await session.run(ortFeeds, fetches as string[]).catch((e: unknown) => {
+            throw new ModelError(`onnxruntime failed to run the model: ${runtimeMessage(e)}`, { cause: e });
+          });
           const out: Record<string, TensorValue> = {};
           for (const name of fetches) {
             const t = res[name];
-            if (!t) throw new Error(`model did not return output "${name}"`);
+            if (!t) throw new ModelError(`model did not return output "${name}"`);
             out[name] = { type: t.type as TensorType, data: t.data as TensorValue['data'], dims: t.dims };
           }
           return out;

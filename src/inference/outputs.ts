@@ -1,4 +1,4 @@
-import type { TensorInfo, TensorValue } from './model-runtime.js';
+import { ModelError, type TensorInfo, type TensorValue } from './model-runtime.js';
 
 /** The model's input or output of that name, which must be a tensor; else an Error listing what the model has. */
 export function find(infos: readonly TensorInfo[], name: string, what: string): TensorInfo {
@@ -11,7 +11,7 @@ export function find(infos: readonly TensorInfo[], name: string, what: string): 
 /** An output's values as numbers, checking there are as many as the shape the manifest implies. */
 export function numbers(out: Readonly<Record<string, TensorValue>>, name: string, expected: number): ArrayLike<number> {
   const t = out[name] as TensorValue;
-  if (t.data.length !== expected) throw new Error(`model output "${name}" has ${t.data.length} values, expected ${expected} (dims [${t.dims.join(',')}])`);
-  if (Array.isArray(t.data) || t.data instanceof BigInt64Array) throw new Error(`model output "${name}" is not a float tensor`);
+  if (t.data.length !== expected) throw new ModelError(`model output "${name}" has ${t.data.length} values, expected ${expected} (dims [${t.dims.join(',')}])`);
+  if (Array.isArray(t.data) || t.data instanceof BigInt64Array) throw new ModelError(`model output "${name}" is not a float tensor`);
   return t.data;
 }

@@ -1,5 +1,5 @@
 import type { ExplanationBackground, PredictionEndpointSpec, PredictionResult } from '@apinode/protocol';
-import { compileDecoder, type Decoder, type RawOutput } from './decode.js';
+import { compileDecoder, firstNonFinite, type Decoder, type RawOutput } from './decode.js';
 import { compileEncoder, type Encoder, type FeatureRecord } from './encoding.js';
 import { Explainer, type ExplainRequest } from './explain/explainer.js';
 import type { Perturbation } from './explain/perturbation.js';
@@ -79,9 +79,11 @@ export class PredictionModel {
     batch.rows.forEach((r, k) => (results[r] = decoded[k] as PredictionResult));
     for (const [r, reason] of batch.ignored) results[r] = { ignored: true, ignoreReason: reason };
     timing.postProcessing = us(t);
-    if (explain && batch.rows.length > 0) {
+    // Records the model answered a non-finite number for are ignored: nothing to explain.
+    const scoredRows = batch.rows.filter((r) => !results[r]!.ignored);
+    if (explain && scoredRows.length > 0) {
       if (!this.explainer) throw new Error('this model was loaded without an explanation background');
-      await this.explain(this.explainer, batch.rows.map((r) => [r, records[r] as FeatureRecord]), results, explain, timing);
+      await this.explain(this.explainer, scoredRows.map((r) => [r, records[r] as FeatureRecord]), results, explain, timing);
     }
     return { results, timing };
   }
@@ -109,7 +111,8 @@ export class PredictionModel {
       let start = 0;
       for (const [r, p] of group) {
         const contributions = p.contributions(explainer.scale(values, start, p.rows.length));
-        (results[r] as PredictionResult).explanations = explainer.strongest(contributions, req.nExplanations);
+        if (firstNonFinite(contributions, 0, contributions.length) === null) (results[r] as PredictionResult).explanations = explainer.strongest(contributions, req.nExplanations);
+        else results[r] = { ignored: true, ignoreReason: "the model's output is not a finite number for a perturbed copy of this record: it cannot be explained" };
         start += p.rows.length;
       }
       timing.postProcessing += us(t);

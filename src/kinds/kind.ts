@@ -1,6 +1,6 @@
 import type { EndpointSpec } from '@apinode/protocol';
 import type { ZodType } from 'zod';
-import type { CodeRuntime } from '../code/code-runtime.js';
+import type { CodeCall, CodeRuntime } from '../code/code-runtime.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import type { Lease } from '../inference/resource-cache.js';
 import type { Logger } from '../observability/logger.js';
@@ -42,16 +42,8 @@ export interface KindServices {
   readonly log: Logger;
 }
 
-/** One call of an action: plain values, no HTTP framework. */
-export interface CallContext {
-  readonly requestId: string;
-  readonly serviceId: string;
-  readonly endpointId: string;
-  readonly generation: string;
-  /** The caller's Authorization header, for the self-client of code endpoints (this call only). */
-  readonly authorization: string | undefined;
-  /** The self-call marker header of the request, if any (nesting depth of self-client calls). */
-  readonly selfCall: string | undefined;
+/** One call of an action: plain values, no HTTP framework (who calls, for the code self-client too). */
+export interface CallContext extends CodeCall {
   /** Microseconds from the request's arrival until the endpoint was ready to run. */
   readonly preProcessing: number;
   /** Microseconds spent waiting for the endpoint to load (0 when it was loaded). */

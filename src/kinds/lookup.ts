@@ -1,9 +1,8 @@
 import { LookupMultiRequest, LookupRequest, type LookupEndpointSpec } from '@apinode/protocol';
 import { Lookup } from '../sql/lookup.js';
 import type { SqlConnections } from '../sql/sql-client.js';
-import { checkCompiles } from './import-check.js';
 import { type Action, type Compiled, type EndpointKind } from './kind.js';
-import { connection } from './sql-connection.js';
+import { checkDataEndpoint, connection } from './sql-connection.js';
 
 export { LookupEndpointSpec } from '@apinode/protocol';
 
@@ -39,5 +38,5 @@ export const lookup: EndpointKind<'DATASETS_LOOKUP', DatasetLookup> = {
   ],
   preload: false,
   load: async (spec: LookupEndpointSpec, _files, services) => new DatasetLookup(new Lookup(spec), services.sql),
-  check: async (spec) => checkCompiles(spec, () => new Lookup(spec)),
+  check: (spec, ctx) => checkDataEndpoint(spec, ctx, () => ({ connection: spec.connection, statements: [new Lookup(spec).checkStatement()], timeoutMs: Lookup.TIMEOUT_MS })),
 };

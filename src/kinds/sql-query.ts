@@ -2,9 +2,8 @@ import type { SqlQueryEndpointSpec } from '@apinode/protocol';
 import { z } from 'zod';
 import type { SqlConnections } from '../sql/sql-client.js';
 import { SqlQueryEndpoint } from '../sql/sql-statement.js';
-import { checkCompiles } from './import-check.js';
 import { type Action, type Compiled, type EndpointKind } from './kind.js';
-import { connection } from './sql-connection.js';
+import { checkDataEndpoint, connection } from './sql-connection.js';
 
 export { SqlQueryEndpointSpec } from '@apinode/protocol';
 
@@ -37,5 +36,6 @@ export const sqlQuery: EndpointKind<'SQL_QUERY', SqlQuery> = {
   actions: [query('POST', { body: Args }), query('GET', { query: (q) => q })],
   preload: false,
   load: async (spec: SqlQueryEndpointSpec, _files, services) => new SqlQuery(new SqlQueryEndpoint(spec), services.sql),
-  check: async (spec) => checkCompiles(spec, () => new SqlQueryEndpoint(spec)),
+  check: (spec, ctx) =>
+    checkDataEndpoint(spec, ctx, () => ({ connection: spec.connection, statements: new SqlQueryEndpoint(spec).checkStatements(), timeoutMs: spec.timeoutMs })),
 };

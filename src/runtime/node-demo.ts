@@ -35,6 +35,8 @@ export async function seedDemo(store: ObjectStore, key = `demo-${randomBytes(12)
         auth: { method: 'API_KEYS', keys: [] },
         mapping: { mode: 'SPLIT', entries: [{ generation: 'v1', proba: 0.7 }, { generation: 'v2', proba: 0.3 }] },
       };
+  // Pages served from this machine may call the demo from a browser (unless CORS was set since).
+  config.cors ??= { allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'] };
   const keys = config.auth.keys.filter((k) => k.label !== KEY_LABEL);
   keys.push({ label: KEY_LABEL, hash: await hashKey(key), createdAt: new Date().toISOString() });
   config.auth = { ...config.auth, keys };

@@ -1,4 +1,4 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ApiError } from '../errors.js';
 import { archiveTooLarge, importForbidden, importNotFound, type ImportSource } from '../services/import-source.js';
@@ -38,7 +38,22 @@ export function folderImports(dir: string | undefined): ImportSource {
       const info = await stat(real);
       if (!info.isFile()) throw ApiError.badRequest('INVALID_REQUEST', `"${path}" is not a file`, 'name a generation archive (tar.gz, tar or zip)');
       if (info.size > maxBytes) throw archiveTooLarge(maxBytes);
-      return new Uint8Array(await readFile(real));
+      return chunks(real);
     },
   };
+}
+
+/** The file in 1 MiB chunks, opened when the unpacker starts reading and closed when it stops. */
+async function* chunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path);
+  try {
+    for (;;) {
+      const buffer = new Uint8Array(1024 * 1024);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
 }

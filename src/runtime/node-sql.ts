@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { WebSocket } from 'ws';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { neonConnections } from '../sql/connections.js';
+import { connectionLookup, neonConnections } from '../sql/connections.js';
 import { PgliteSqlClient } from '../sql/pglite-sql-client.js';
 import type { SqlConnections } from '../sql/sql-client.js';
 import { seedDemoDatabase } from './node-demo-sql.js';
@@ -31,7 +31,7 @@ export function nodeSql(env: Record<string, string | undefined>, log: Logger, se
     clients.set('default', { run: async (s, ms) => (await client()).run(s, ms), close: async () => (await client()).close() });
   }
   return {
-    sql: (name) => clients.get(name.toLowerCase()),
+    sql: connectionLookup(clients),
     close: async () => void (await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)))),
   };
 }

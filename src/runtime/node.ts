@@ -7,6 +7,7 @@ import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { jsonLogger } from '../observability/logger.js';
 import { lineQueryLog } from '../observability/query-log.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
+import { packageDocsAssets } from './docs-assets.js';
 import { seedDemo } from './node-demo.js';
 import { folderImports } from './node-import.js';
 import { nodeSql } from './node-sql.js';
@@ -32,7 +33,7 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
   const db = nodeSql(env, log, demo !== null);
   const imports = folderImports(config.importDir);
-  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql, imports }, config);
+  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql, imports, docsAssets: packageDocsAssets() }, config);
 
   const hostname = env.HOST ?? '127.0.0.1';
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm';
 // The code sandbox's QuickJS, precompiled the same way (docs/code-endpoints.md).
 import quickjsWasm from '@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm';
+import type { DocsAssets } from '../api/docs-page.js';
 import { createApp, type App } from '../app.js';
 import { parseConfig } from '../config.js';
 import { ApiError, describe } from '../errors.js';
@@ -10,7 +11,7 @@ import type { ModelRuntime } from '../inference/model-runtime.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { jsonLogger } from '../observability/logger.js';
 import type { QueryLogEntry, QueryLogSink } from '../observability/query-log.js';
-import { neonConnections } from '../sql/connections.js';
+import { connectionLookup, neonConnections } from '../sql/connections.js';
 import { R2ObjectStore } from '../storage/r2-object-store.js';
 
 // Workers cannot compile WebAssembly from bytes: ORT gets a placeholder binary, and its one
@@ -76,10 +77,18 @@ function build(env: Env): App {
     pending.add(tracked);
   };
   // No I/O may outlive its request on Workers: each SQL call opens (and closes) its own connection.
-  const connections = neonConnections(vars, log, { connectionPerCall: true });
-  const sql = (name: string) => connections.get(name.toLowerCase());
-  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm }, parseConfig(vars));
+  const sql = connectionLookup(neonConnections(vars, log, { connectionPerCall: true }));
+  const docsAssets = docsFrom(env.ASSETS as Fetcher | undefined);
+  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm, docsAssets }, parseConfig(vars));
 }
+
+/** Swagger UI's files, deployed as static assets (wrangler.toml [assets]); absent where the Worker runs without them. */
+const docsFrom = (assets: Fetcher | undefined): DocsAssets | undefined =>
+  assets &&
+  (async (file) => {
+    const res = await assets.fetch(`https://assets.invalid/${file}`);
+    return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+  });
 
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -1,63 +1,114 @@
-import { gunzipSync, gzipSync, unzipSync } from 'fflate';
-import { ApiError } from '../errors.js';
+import { gzipSync } from 'fflate';
+import { gunzip } from './archive-inflate.js';
+import { ArchiveEntries, archiveTooLarge, invalidArchive, limitsOf, stripTopFolder, type ArchiveLimits, type FileSet } from './archive-limits.js';
+import { isTar, readTar } from './archive-tar.js';
+import { isZip, readZip } from './archive-zip.js';
 
-/** Files of a generation by relative path ("manifest.json", "models/m.onnx"). */
-export type FileSet = Map<string, Uint8Array>;
-
-const bad = (message: string) => ApiError.badRequest('INVALID_ARCHIVE', message);
+export { importLimits, limitsOf, type ArchiveLimits, type FileSet } from './archive-limits.js';
 
 /**
- * Unpacks a generation archive: tar.gz (or plain tar) or zip. A single top-level folder
- * wrapping everything (as `tar czf v3.tar.gz v3/` makes) is stripped.
+ * An archive's bytes: in memory (an object read from the bucket), a Web stream (a request body,
+ * on every runtime) or any async iterable of chunks (a file on Node).
  */
-export function unpackArchive(bytes: Uint8Array, maxBytes: number): FileSet {
-  let files: FileSet;
+export type ArchiveInput = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/**
+ * Unpacks a generation archive: tar.gz, plain tar or zip, told apart by their first bytes. A tar
+ * and a tar.gz are read as they arrive, a zip once it has (its directory is at its end); every
+ * limit is a running count checked before the bytes it counts are inflated or kept, so a bomb
+ * costs megabytes and milliseconds (test/bench/archive-bombs.ts). A single top-level folder
+ * wrapping everything (as `tar czf v3.tar.gz v3/` makes) is stripped. Every refusal is an
+ * ApiError: 413 PAYLOAD_TOO_LARGE naming the limit, or 400 INVALID_ARCHIVE saying what is wrong
+ * (a library's own message only in its `cause`, for the log).
+ *
+ * `limits` as one number caps the archive, its contents and each file alike (the CLI's use).
+ */
+export async function unpackArchive(input: ArchiveInput, limits: ArchiveLimits | number): Promise<FileSet> {
+  const entries = new ArchiveEntries(typeof limits === 'number' ? limitsOf(limits) : limits);
+  const source = capped(input, entries.limits.maxArchiveBytes);
   try {
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) files = readTar(gunzipSync(bytes), maxBytes);
-    else if (bytes[0] === 0x50 && bytes[1] === 0x4b) files = new Map(Object.entries(unzipSync(bytes)).filter(([p]) => !p.endsWith('/')));
-    else if (bytes.length >= 512 && ustarMagic(bytes, 0)) files = readTar(bytes, maxBytes);
-    else throw bad('The archive is not a tar.gz, tar or zip file');
-  } catch (e) {
-    if (e instanceof ApiError) throw e;
-    throw bad(`The archive cannot be read: ${(e as Error).message}`);
+    const { head, rest } = await peek(source, 512);
+    if (head.length === 0) throw invalidArchive('The archive is empty', 'send a generation archive (tar.gz, tar or zip) as the body');
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      const tar = await peek(gunzip(rest), 512);
+      if (!isTar(tar.head)) throw invalidArchive('The gzip file holds no tar archive', 'a generation archive is a tar.gz, a tar or a zip of the generation folder');
+      await readTar(tar.rest, entries, 'tar.gz');
+    } else if (isZip(head)) readZip(await collect(rest), entries);
+    else if (isTar(head)) await readTar(rest, entries, 'tar');
+    else throw invalidArchive('The archive is not a tar.gz, tar or zip file', 'a generation archive is a tar.gz, a tar or a zip of the generation folder');
+  } finally {
+    // Releases the input at once, or after its pending read when a failure left one in flight.
+    source.return(undefined).catch(() => undefined);
   }
-  return stripTopFolder(files);
+  return stripTopFolder(entries.files);
 }
 
-function ustarMagic(b: Uint8Array, at: number): boolean {
-  return String.fromCharCode(...b.subarray(at + 257, at + 262)) === 'ustar';
-}
-
-function readTar(tar: Uint8Array, maxBytes: number): FileSet {
-  const files: FileSet = new Map();
-  const text = (from: number, len: number) => new TextDecoder().decode(tar.subarray(from, from + len)).replace(/\0.*$/s, '');
+/** The input's chunks, refused (413) as soon as they add up to more than maxBytes. */
+async function* capped(input: ArchiveInput, maxBytes: number): AsyncGenerator<Uint8Array, void, undefined> {
+  if (input instanceof Uint8Array) {
+    if (input.length > maxBytes) throw archiveTooLarge(maxBytes);
+    yield input;
+    return;
+  }
   let total = 0;
-  let longName: string | undefined;
-  for (let at = 0; at + 512 <= tar.length; ) {
-    if (tar.subarray(at, at + 512).every((b) => b === 0)) break;
-    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
-    const type = String.fromCharCode(tar[at + 156] ?? 0);
-    const prefix = ustarMagic(tar, at) ? text(at + 345, 155) : '';
-    const name = longName ?? (prefix ? `${prefix}/${text(at, 100)}` : text(at, 100));
-    longName = undefined;
-    const body = tar.subarray(at + 512, at + 512 + size);
-    if (body.length !== size) throw bad(`The archive is truncated inside "${name}"`);
-    if (type === 'L') longName = new TextDecoder().decode(body).replace(/\0.*$/s, '');
-    else if (type === '0' || type === '\0') {
-      total += size;
-      if (total > maxBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `The archive unpacks to more than ${maxBytes} bytes`);
-      files.set(name.replace(/^\.\//, ''), body.slice());
-    }
-    at += 512 + Math.ceil(size / 512) * 512;
+  for await (const chunk of 'getReader' in input ? chunksOf(input) : input) {
+    total += chunk.length;
+    if (total > maxBytes) throw archiveTooLarge(maxBytes);
+    if (chunk.length) yield chunk;
   }
-  return files;
 }
 
-function stripTopFolder(files: FileSet): FileSet {
-  const tops = new Set([...files.keys()].map((p) => p.split('/')[0]));
-  const [top] = tops;
-  if (tops.size !== 1 || files.has('manifest.json') || top === undefined || ![...files.keys()].every((p) => p.startsWith(`${top}/`))) return files;
-  return new Map([...files].map(([p, b]) => [p.slice(top.length + 1), b]));
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    // Not cancelled: the runtime drains (or closes) an unread request body after the answer;
+    // cancelling it first may reset the connection before the client reads why.
+    reader.releaseLock();
+  }
+}
+
+/** The first `n` bytes or more (fewer only at the end), and the whole stream again from its start. */
+async function peek(stream: AsyncIterator<Uint8Array>, n: number): Promise<{ head: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
+  const taken: Uint8Array[] = [];
+  let size = 0;
+  while (size < n) {
+    const next = await stream.next();
+    if (next.done) break;
+    taken.push(next.value);
+    size += next.value.length;
+  }
+  const rest = async function* () {
+    try {
+      yield* taken.splice(0);
+      for (let next = await stream.next(); !next.done; next = await stream.next()) yield next.value;
+    } finally {
+      await stream.return?.(undefined);
+    }
+  };
+  return { head: concat(taken, size), rest: rest() };
+}
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return chunks.length === 1 ? chunks[0]! : concat(chunks, size);
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) all.set(c, (at += c.length) - c.length);
+  return all;
 }
 
 /** A ustar tar.gz of the files, in path order (deterministic: fixed mtime and modes). */
@@ -87,8 +138,5 @@ export function packTarGz(files: FileSet): Uint8Array {
     parts.push(header, body, new Uint8Array((512 - (body.length % 512)) % 512));
   }
   parts.push(new Uint8Array(1024));
-  const tar = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) tar.set(p, (at += p.length) - p.length);
-  return gzipSync(tar, { mtime: 0 });
+  return gzipSync(concat(parts, parts.reduce((n, p) => n + p.length, 0)), { mtime: 0 });
 }

@@ -7,8 +7,11 @@ import type { ModelRuntime } from '../inference/model-runtime.js';
 import type { CheckContext, KindServices } from '../kinds/kind.js';
 import { kindOf } from '../kinds/registry.js';
 import { silentLogger } from '../observability/logger.js';
+import type { SqlConnections } from '../sql/sql-client.js';
 import { layout } from '../storage/layout.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { sha256Hex } from '../storage/content-hash.js';
+import { isPreconditionFailed, type ObjectStore } from '../storage/object-store.js';
+import { ImportClaim } from './import-claim.js';
 import type { FileSet } from './archive.js';
 
 export interface ValidatedGeneration {
@@ -25,7 +28,13 @@ const ALLOWED = /^(manifest\.json|(models|data|code)\/[A-Za-z0-9_.-]+(\/[A-Za-z0
  * every model loads in the model runtime and matches its manifest entry, and every example
  * scores to its expected output. Throws 400 INVALID_GENERATION listing every problem.
  */
-export async function validateGeneration(files: FileSet, runtime: ModelRuntime, sandbox: CodeSandbox = defaultSandbox()): Promise<ValidatedGeneration> {
+export async function validateGeneration(
+  files: FileSet,
+  runtime: ModelRuntime,
+  sandbox: CodeSandbox = defaultSandbox(),
+  /** The node's database connections: data endpoints' statements run once, rolled back. @default - none: their SQL is only compiled */
+  sql: SqlConnections = () => undefined,
+): Promise<ValidatedGeneration> {
   const problems: string[] = [];
   const manifestBytes = files.get('manifest.json');
   if (!manifestBytes) throw invalid(['manifest.json is missing at the top of the generation']);
@@ -41,10 +50,11 @@ export async function validateGeneration(files: FileSet, runtime: ModelRuntime, 
   for (const path of files.keys()) {
     if (!ALLOWED.test(path) || path.split('/').includes('..')) problems.push(`unexpected file "${path}" (only manifest.json, models/, data/ and code/)`);
   }
-  // Import runs no user code and reaches no database: code is inspected, SQL compiled.
+  // Import runs no user code: code is inspected. Data endpoints' statements run once, in a
+  // transaction that always rolls back, on the connection they name (compiled only without one).
   const services: KindServices = {
     models: runtime,
-    sql: () => undefined,
+    sql,
     code: new CodeRuntime(sandbox, () => Promise.reject(new Error('no calls during an import')), silentLogger),
     log: silentLogger,
   };
@@ -66,26 +76,69 @@ function invalid(problems: string[]): ApiError {
 }
 
 /**
- * Writes a validated generation: every file, then manifest.json LAST, so a failure part-way
- * leaves no visible generation (and the partial files are removed, best effort).
- * Re-importing a committed generation id is 409: generations are immutable.
+ * Writes a validated generation so that concurrent imports of one id end with exactly one
+ * committed generation holding exactly that import's files (docs/admin.md#concurrent-imports):
+ *
+ * 1. The id is claimed first: a claim object created only if absent (If-None-Match: *). A second
+ *    import finds it and answers 409 GENERATION_IMPORT_IN_PROGRESS. A claim whose heartbeat is
+ *    older than CLAIM_STALE_MS (a crashed importer) is broken by replacing it If-Match its etag,
+ *    so of two importers breaking it at once, one wins.
+ * 2. Under the claim, the manifest is checked absent again (the claim may have been released by
+ *    an import that committed), and files a crashed import left behind are deleted.
+ * 3. Every file is written, the claim's heartbeat refreshed (If-Match: an import whose claim was
+ *    broken stops there), then manifest.json LAST, with the SHA-256 of every file in `files`,
+ *    created only if absent. A failure part-way removes the files written (best effort).
+ * Re-importing a committed generation id is 409 GENERATION_EXISTS: generations are immutable.
  */
-export async function commitGeneration(store: ObjectStore, serviceId: string, v: ValidatedGeneration): Promise<void> {
+export async function commitGeneration(store: ObjectStore, serviceId: string, v: ValidatedGeneration, now: () => number = Date.now): Promise<void> {
   const gen = v.manifest.generation;
-  if (await store.get(layout.manifest(serviceId, gen))) {
-    throw new ApiError(409, 'GENERATION_EXISTS', `Generation "${gen}" of service "${serviceId}" already exists; generations are immutable, import it under a new id`);
-  }
+  const manifestKey = layout.manifest(serviceId, gen);
+  const files = await fileHashes(v);
+  if (await store.get(manifestKey)) throw generationExists(serviceId, gen);
+  const claim = await ImportClaim.take(store, serviceId, gen, now);
   const written: string[] = [];
   try {
+    if (await store.get(manifestKey)) throw generationExists(serviceId, gen);
+    for (const key of await store.list(layout.generation(serviceId, gen))) if (key !== claim.key) await store.delete(key);
     for (const [path, body] of v.files) {
       if (path === 'manifest.json') continue;
       const key = layout.file(serviceId, gen, path);
       await store.put(key, body);
       written.push(key);
+      await claim.heartbeat(false);
     }
-    await store.put(layout.manifest(serviceId, gen), v.files.get('manifest.json') as Uint8Array);
+    await claim.heartbeat(true);
+    await store.put(manifestKey, manifestWithFiles(v, files), { ifNoneMatch: '*' }).catch((e: unknown) => {
+      throw isPreconditionFailed(e) ? generationExists(serviceId, gen) : e;
+    });
   } catch (e) {
-    await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
+    // Files at these keys belong to whoever holds the claim now, and to a committed generation
+    // if one appeared regardless (a node without claims, mid-deploy): then they stay.
+    if ((await claim.held().catch(() => false)) && !(await store.get(manifestKey).catch(() => true))) await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
     throw e;
+  } finally {
+    await claim.release().catch(() => undefined);
   }
+}
+
+const generationExists = (serviceId: string, gen: string) =>
+  new ApiError(409, 'GENERATION_EXISTS', `Generation "${gen}" of service "${serviceId}" already exists; generations are immutable, import it under a new id`);
+
+/** SHA-256 of every file but the manifest; an archive whose manifest declares `files` must agree with them (400). */
+async function fileHashes(v: ValidatedGeneration): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const path of [...v.files.keys()].sort()) if (path !== 'manifest.json') files[path] = await sha256Hex(v.files.get(path) as Uint8Array);
+  const declared = v.manifest.files;
+  if (declared) {
+    const paths = [...new Set([...Object.keys(declared), ...Object.keys(files)])].sort();
+    const wrong = paths.filter((p) => declared[p] !== files[p]);
+    if (wrong.length) throw invalid(wrong.map((p) => `manifest.json: files.${p}: ${files[p] === undefined ? 'no such file in the archive' : declared[p] === undefined ? 'the archive has this file but "files" does not list it' : 'the SHA-256 is not the file\'s'}`));
+  }
+  return files;
+}
+
+/** The manifest as uploaded (not the parsed copy with defaults filled in), with `files` set. */
+function manifestWithFiles(v: ValidatedGeneration, files: Record<string, string>): Uint8Array {
+  const json = JSON.parse(new TextDecoder().decode(v.files.get('manifest.json'))) as Record<string, unknown>;
+  return new TextEncoder().encode(JSON.stringify({ ...json, files }, null, 2) + '\n');
 }

@@ -1,5 +1,9 @@
 import { ApiError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ArchiveInput } from './archive.js';
+import { archiveTooLarge } from './archive-limits.js';
+
+export { archiveTooLarge };
 
 /**
  * Where `importFromArchive?filePath=…` reads a generation archive from (the DSS client's
@@ -8,8 +12,11 @@ import type { ObjectStore } from '../storage/object-store.js';
  * Lambda and Workers, which have no file system an operator could put an archive in.
  */
 export interface ImportSource {
-  /** The archive's bytes. ApiError 403 outside what may be read, 404 when absent, 413 above maxBytes. */
-  read(path: string, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * The archive, as bytes or a stream of them (the unpacker caps what it reads). ApiError 403
+   * outside what may be read, 404 when absent, 413 when its known size is above maxBytes.
+   */
+  read(path: string, maxBytes: number): Promise<ArchiveInput>;
 }
 
 // The DSS Python client shows only errorType and detailedMessage: each detail says it all.
@@ -19,15 +26,13 @@ export const importForbidden = (path: string, allowed: string) =>
 export const importNotFound = (path: string) =>
   ApiError.notFound('IMPORT_NOT_FOUND', `There is no archive at "${path}"`);
 
-export const archiveTooLarge = (maxBytes: number) =>
-  new ApiError(413, 'PAYLOAD_TOO_LARGE', `The archive is larger than ${maxBytes} bytes`, 'raise APINODE_MAX_IMPORT_BYTES');
-
 /**
  * The default source: object keys under `prefix` in the node's own bucket, so CI can upload an
  * archive to S3 or R2 and then import it. A leading "/" is ignored: the DSS client sends
  * absolute paths (os.path.abspath), so "/imports/v3.tar.gz" names the key "imports/v3.tar.gz".
  */
 export function bucketImports(store: ObjectStore, prefix = 'imports/'): ImportSource {
+  // The ObjectStore port reads whole objects: the archive is in memory, its contents are not yet.
   return {
     async read(path, maxBytes) {
       const key = path.replace(/^\/+/, '');

@@ -40,10 +40,14 @@ export function keyInfo(k: AnyKey, now = Date.now()): KeyInfo {
 /** The answer to a creation: what lists show, plus the key itself, this once. */
 export const createdKey = (stored: AnyKey, key: string, now = Date.now()): CreatedKey => ({ ...keyInfo(stored, now), key, createdAt: stored.createdAt ?? new Date(now).toISOString() });
 
+/** What lists show as `hashPrefix` (8 hex digits) or more of the hash, with or without "sha256:". */
+const HASH_PREFIX = /^(?:sha256:)?([0-9a-f]{8,64})$/;
+
 /**
- * The index of the key a path segment names: its id first, then the key itself (DSS clients
- * revoke by key), then a label that exactly one key carries. -1 when none does. Error texts
- * never repeat the segment: it may be a raw key.
+ * The index of the key a path segment names: its id first, then the key itself (DSS's
+ * delete_key sends it: accepted for compatibility, see docs/admin.md#revoking-keys), then a
+ * prefix of its hash, then a label; a prefix or label must name exactly one key (else 409).
+ * -1 when nothing matches. Error texts never repeat the segment: it may be a raw key.
  */
 export async function findKey(keys: readonly AnyKey[], segment: string): Promise<number> {
   const byId = keys.findIndex((k) => keyId(k) === segment);
@@ -51,6 +55,10 @@ export async function findKey(keys: readonly AnyKey[], segment: string): Promise
   const hash = await hashKey(segment);
   const byKey = keys.findIndex((k) => k.hash === hash);
   if (byKey !== -1) return byKey;
+  const prefix = HASH_PREFIX.exec(segment)?.[1];
+  const byPrefix = prefix ? keys.flatMap((k, i) => (k.hash.startsWith(`sha256:${prefix}`) ? [i] : [])) : [];
+  if (byPrefix.length > 1) throw new ApiError(409, 'KEY_LABEL_AMBIGUOUS', `${byPrefix.length} keys have this hash prefix`, `${byPrefix.length} keys have this hash prefix: give more of the hash, or revoke by id (listed with the keys)`);
+  if (byPrefix.length === 1) return byPrefix[0]!;
   const labelled = keys.flatMap((k, i) => (k.label === segment ? [i] : []));
   if (labelled.length > 1) throw new ApiError(409, 'KEY_LABEL_AMBIGUOUS', `${labelled.length} keys carry this label`, `${labelled.length} keys carry this label: revoke by id (listed with the keys)`);
   return labelled[0] ?? -1;

@@ -1,7 +1,10 @@
 import {
+  jwksUriOf,
+  jwksUriProblem,
   ServiceConfig,
   type AuthMethod,
   type CleanUnusedResult,
+  type CorsSettings,
   type CreatedKey,
   type GenerationInfo,
   type ImportResult,
@@ -9,35 +12,43 @@ import {
   type Mapping,
   type OAuth2Settings,
   type ServiceStatus,
+  type StoredKey,
 } from '@apinode/protocol';
 import { hashKey } from './key-hash.js';
 import type { CodeSandbox } from '../code/sandbox.js';
 import { ApiError } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { layout } from '../storage/layout.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { isPreconditionFailed, type ObjectStore, type StoredObject } from '../storage/object-store.js';
 import { parseStoredJson } from '../storage/stored-json.js';
-import { unpackArchive } from './archive.js';
+import { DEFAULT_RETRY, encodeJson, updateJson, type RetryPolicy } from '../storage/update.js';
+import { unpackArchive, type ArchiveInput, type ArchiveLimits } from './archive.js';
 import { mappedGenerations } from './dispatch.js';
 import { commitGeneration, validateGeneration } from './generation-import.js';
 import type { Generations } from './generations.js';
 import { createdKey, findKey, keyInfo, newKey, newKeyId, withIds } from './keys.js';
 import type { ServiceRegistry } from './service-registry.js';
 
-const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
-
 /** What validating an imported generation needs. */
 export interface Importer {
   readonly runtime: ModelRuntime;
   readonly sandbox?: CodeSandbox | undefined;
-  /** Largest archive, packed and unpacked. */
-  readonly maxBytes: number;
+  /** What an archive may hold: size packed and unpacked, files, bytes per file (archive-limits.ts). */
+  readonly limits: ArchiveLimits;
+}
+
+export interface ServiceAdminOptions {
+  /** Accept plain-http JWKS URIs in setAuth (APINODE_OAUTH2_ALLOW_HTTP_JWKS). @default false */
+  readonly allowHttpJwks?: boolean;
+  /** Tries of a change to service.json racing other writers. @default DEFAULT_RETRY (storage/update.ts) */
+  readonly retry?: RetryPolicy;
 }
 
 /**
  * Service state changes, straight on the object store: read service.json fresh (never the
- * cached copy), change it, write it back, and drop this instance's cached copy. Other
- * instances see the change within their config TTL.
+ * cached copy), change it, write it back only if no one else wrote it meanwhile (else read
+ * again and re-apply the change: storage/update.ts), and drop this instance's cached copy.
+ * Other instances see the change within their config TTL.
  */
 export class ServiceAdmin {
   constructor(
@@ -45,6 +56,7 @@ export class ServiceAdmin {
     private readonly registry: ServiceRegistry,
     private readonly generations: Generations,
     private readonly importer: Importer,
+    private readonly options: ServiceAdminOptions = {},
   ) {}
 
   async list(): Promise<ServiceStatus[]> {
@@ -56,11 +68,15 @@ export class ServiceAdmin {
   }
 
   async create(serviceId: string, method: AuthMethod = 'API_KEYS'): Promise<ServiceStatus> {
-    if (await this.store.get(layout.service(serviceId))) throw new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`);
     if (method === 'OAUTH2') throw ApiError.badRequest('INVALID_REQUEST', 'Create the service, then set OAUTH2 with its issuer and audience (setAuth)');
     // A new service serves nothing until a mapping is set (setting one enables it).
     const config: ServiceConfig = { serviceId, enabled: false, auth: { method, keys: [] } };
-    await this.write(config);
+    try {
+      await this.store.put(layout.service(serviceId), encodeJson(config), { ifNoneMatch: '*' });
+    } catch (e) {
+      throw isPreconditionFailed(e) ? new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`) : e;
+    }
+    this.registry.invalidate(serviceId);
     return status(config);
   }
 
@@ -74,20 +90,21 @@ export class ServiceAdmin {
   }
 
   async setEnabled(serviceId: string, enabled: boolean): Promise<ServiceStatus> {
-    const config = await this.read(serviceId);
-    if (enabled && !config.mapping) throw new ApiError(409, 'SERVICE_NOT_MAPPED', `Service "${serviceId}" has no mapping: set one (it enables the service)`);
-    return status(await this.write({ ...config, enabled }));
+    const config = await this.update(serviceId, (c) => {
+      if (enabled && !c.mapping) throw new ApiError(409, 'SERVICE_NOT_MAPPED', `Service "${serviceId}" has no mapping: set one (it enables the service)`);
+      return { ...c, enabled };
+    });
+    return status(config);
   }
 
   /** Validated: every generation committed, probas summing to 1 (schema). Enables the service. */
   async setMapping(serviceId: string, mapping: Mapping): Promise<ServiceStatus> {
-    const config = await this.read(serviceId);
     const committed = new Set((await this.listGenerations(serviceId)).map((g) => g.generation));
     const missing = mappedGenerations(mapping).filter((g) => !committed.has(g));
     if (missing.length) {
       throw new ApiError(409, 'GENERATION_NOT_COMMITTED', `The mapping names generations that are not committed: ${missing.join(', ')}`, `committed: ${[...committed].join(', ') || 'none'}`);
     }
-    return status(await this.write({ ...config, mapping, enabled: true }));
+    return status(await this.update(serviceId, (c) => ({ ...c, mapping, enabled: true })));
   }
 
   switchTo(serviceId: string, generation: string): Promise<ServiceStatus> {
@@ -105,11 +122,11 @@ export class ServiceAdmin {
   /**
    * Unpacks, validates fully (generation-import.ts) and commits an archive, whether it was
    * uploaded or read from an import path: both routes share this one path to a generation.
-   * `archive` reads at most maxBytes (413 beyond).
+   * `archive` opens the archive (a stream, or bytes); a declared size above maxBytes is 413 at once.
    */
-  async importArchive(serviceId: string, archive: (maxBytes: number) => Promise<Uint8Array>): Promise<ImportResult> {
+  async importArchive(serviceId: string, archive: (maxBytes: number) => Promise<ArchiveInput>): Promise<ImportResult> {
     await this.read(serviceId); // before reading a large archive for a service that does not exist
-    const files = unpackArchive(await archive(this.importer.maxBytes), this.importer.maxBytes);
+    const files = await unpackArchive(await archive(this.importer.limits.maxArchiveBytes), this.importer.limits);
     const validated = await validateGeneration(files, this.importer.runtime, this.importer.sandbox);
     await commitGeneration(this.store, serviceId, validated);
     return {
@@ -172,19 +189,33 @@ export class ServiceAdmin {
   }
 
   async setAuth(serviceId: string, method: AuthMethod, oauth2?: OAuth2Settings): Promise<ServiceStatus> {
-    const config = await this.read(serviceId);
     if (method === 'OAUTH2' && !oauth2) throw ApiError.badRequest('INVALID_REQUEST', 'OAUTH2 needs "oauth2": {issuer, audience, jwksUri?, requiredScope?}');
-    return status(await this.write({ ...config, auth: { method, keys: config.auth.keys, ...(oauth2 ? { oauth2 } : {}) } }));
+    const problem = oauth2 ? jwksUriProblem(jwksUriOf(oauth2), this.options.allowHttpJwks ?? false) : null;
+    if (problem) throw ApiError.badRequest('INVALID_REQUEST', `OAUTH2 settings refused: ${problem}`);
+    return status(await this.update(serviceId, (c) => ({ ...c, auth: { method, keys: c.auth.keys, ...(oauth2 ? { oauth2 } : {}) } })));
+  }
+
+  /** Which web pages may call the service from a browser (src/api/cors.ts); no origins: none may. */
+  async setCors(serviceId: string, cors: CorsSettings): Promise<CorsSettings> {
+    await this.update(serviceId, (c) => ({ ...c, cors }));
+    return cors;
   }
 
   /** Service key labels stay unique: the label is the caller's name in the query log. */
   async addKey(serviceId: string, label?: string, key: string = newKey()): Promise<CreatedKey> {
-    const config = await this.read(serviceId);
-    const name = label ?? `key-${config.auth.keys.length + 1}`;
-    if (config.auth.keys.some((k) => k.label === name)) throw new ApiError(409, 'KEY_EXISTS', `Service "${serviceId}" already has a key labelled "${name}"`);
-    const stored = { id: newKeyId(), label: name, hash: await hashKey(key), createdAt: new Date().toISOString() };
-    await this.write({ ...config, auth: { ...config.auth, keys: [...withIds(config.auth.keys), stored] } });
-    return createdKey(stored, key);
+    const base = { id: newKeyId(), hash: await hashKey(key), createdAt: new Date().toISOString() };
+    let stored: StoredKey | undefined;
+    await this.update(serviceId, (c) => {
+      // A try whose write landed but whose answer was lost (then 412 on the SDK's retry): done.
+      if (stored && c.auth.keys.some((k) => k.id === base.id)) return c;
+      // Decided again on every try: the default label counts the keys of the copy being changed.
+      const name = label ?? freeLabel(c.auth.keys);
+      if (c.auth.keys.some((k) => k.label === name)) throw new ApiError(409, 'KEY_EXISTS', `Service "${serviceId}" already has a key labelled "${name}"`);
+      if (c.auth.keys.some((k) => k.hash === base.hash)) throw new ApiError(409, 'KEY_EXISTS', `Service "${serviceId}" already has this key`, 'let the node generate the key (omit "key")');
+      stored = { ...base, label: name };
+      return { ...c, auth: { ...c.auth, keys: [...withIds(c.auth.keys), stored] } };
+    });
+    return createdKey(stored!, key);
   }
 
   async listKeys(serviceId: string): Promise<KeyInfo[]> {
@@ -193,13 +224,16 @@ export class ServiceAdmin {
 
   /** Revokes by id, by the key itself (as DSS clients do) or by label; answers the revoked key's id. */
   async revokeKey(serviceId: string, segment: string): Promise<string> {
-    const config = await this.read(serviceId);
-    const keys = withIds(config.auth.keys);
-    const at = await findKey(keys, segment);
-    if (at === -1) throw ApiError.notFound('KEY_NOT_FOUND', `Service "${serviceId}" has no key with this id, label or value`);
-    const [revoked] = keys.splice(at, 1);
-    await this.write({ ...config, auth: { ...config.auth, keys } });
-    return revoked!.id!;
+    let revoked: string | undefined;
+    await this.update(serviceId, async (c) => {
+      const keys = withIds(c.auth.keys);
+      const at = await findKey(keys, segment);
+      if (at === -1 && revoked !== undefined) return c; // gone since an earlier try found it: revoked either way
+      if (at === -1) throw ApiError.notFound('KEY_NOT_FOUND', `Service "${serviceId}" has no key with this id, hash prefix, label or value`);
+      revoked = keys.splice(at, 1)[0]!.id;
+      return { ...c, auth: { ...c.auth, keys } };
+    });
+    return revoked!;
   }
 
   private async ids(): Promise<string[]> {
@@ -213,16 +247,28 @@ export class ServiceAdmin {
   }
 
   private async read(serviceId: string): Promise<ServiceConfig> {
-    const obj = await this.store.get(layout.service(serviceId));
-    if (!obj) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
-    return parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
+    return parseService(serviceId, await this.store.get(layout.service(serviceId)));
   }
 
-  private async write(config: ServiceConfig): Promise<ServiceConfig> {
-    await this.store.put(layout.service(config.serviceId), encode(config));
-    this.registry.invalidate(config.serviceId);
+  /** Read-modify-write of service.json, re-applied on a fresh copy when another writer got there first. */
+  private async update(serviceId: string, change: (config: ServiceConfig) => ServiceConfig | Promise<ServiceConfig>): Promise<ServiceConfig> {
+    const config = await updateJson(this.store, layout.service(serviceId), (obj) => parseService(serviceId, obj), change, this.options.retry ?? DEFAULT_RETRY);
+    this.registry.invalidate(serviceId);
     return config;
   }
+}
+
+function parseService(serviceId: string, obj: StoredObject | null): ServiceConfig {
+  if (!obj) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
+  return parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
+}
+
+/** "key-N" for the first N past the number of keys that no key carries yet. */
+function freeLabel(keys: readonly StoredKey[]): string {
+  const taken = new Set(keys.map((k) => k.label));
+  let n = keys.length + 1;
+  while (taken.has(`key-${n}`)) n++;
+  return `key-${n}`;
 }
 
 function status(c: ServiceConfig): ServiceStatus {

@@ -23,7 +23,9 @@ export interface ServiceRegistryOptions {
 
 /**
  * service.json per service, cached per instance: re-read at most every TTL with a conditional
- * read (ETag), and when the store fails the last good copy keeps serving (stale-if-error).
+ * read (ETag), and when the store fails or holds a bad copy the last good copy keeps serving
+ * (stale-if-error). A bad copy with nothing cached is 503 SERVICE_CONFIG_INVALID: the store,
+ * not the caller, is at fault, and a write or a replica catching up fixes it.
  * Unknown services are cached as null for a TTL too, so a flood of 404s does not reach the store.
  */
 export class ServiceRegistry {
@@ -82,6 +84,6 @@ export class ServiceRegistry {
 function parseServiceConfig(serviceId: string, body: Uint8Array): ServiceConfig {
   const what = `The configuration of service "${serviceId}"`;
   const config = parseStoredJson(body, ServiceConfig, what, 'SERVICE_CONFIG_INVALID');
-  if (config.serviceId !== serviceId) throw new ApiError(500, 'SERVICE_CONFIG_INVALID', `${what} is invalid`, `serviceId is "${config.serviceId}"`);
+  if (config.serviceId !== serviceId) throw new ApiError(503, 'SERVICE_CONFIG_INVALID', `${what} is invalid`, `serviceId is "${config.serviceId}"`);
   return config;
 }

@@ -1,7 +1,7 @@
 import { neonConfig } from '@neondatabase/serverless';
 import type { Logger } from '../observability/logger.js';
 import { NeonSqlClient } from './neon-sql-client.js';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient, SqlConnections } from './sql-client.js';
 
 export interface NeonOptions {
   /** A WebSocket class where the runtime has none (Node 20: the `ws` package). */
@@ -31,4 +31,12 @@ export function neonConnections(env: Readonly<Record<string, string | undefined>
     if (m && url && !['WSPROXY', 'WS_SECURE', 'SECRET_ARN'].includes(m[1] as string)) add((m[1] as string).toLowerCase(), url);
   }
   return clients;
+}
+
+/**
+ * The SqlConnections port over named clients, on every runtime. Names are case-insensitive:
+ * APINODE_SQL_ORDERS is the connection a manifest may call "orders" or "ORDERS".
+ */
+export function connectionLookup(clients: ReadonlyMap<string, SqlClient>): SqlConnections {
+  return (name) => clients.get(name.toLowerCase());
 }

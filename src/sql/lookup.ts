@@ -1,6 +1,6 @@
 import type { LookupResult, LookupSpec } from '@apinode/protocol';
 import { ApiError } from '../errors.js';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient, SqlStatement } from './sql-client.js';
 import { bindValue, fromText, quoteIdent } from './sql-values.js';
 
 /**
@@ -9,6 +9,9 @@ import { bindValue, fromText, quoteIdent } from './sql-values.js';
  * Used by DATASETS_LOOKUP endpoints and by enrichment of prediction features.
  */
 export class Lookup {
+  /** How long one batch may take. */
+  static readonly TIMEOUT_MS = 10_000;
+
   private readonly sql: string;
 
   constructor(readonly spec: LookupSpec) {
@@ -20,7 +23,12 @@ export class Lookup {
     this.sql = `SELECT ${select} FROM ${quoteIdent(spec.table)} t JOIN unnest(${unnest}) WITH ORDINALITY AS u(${keys.map((k) => k.alias).join(', ')}, apinode_i) ON ${on} ORDER BY u.apinode_i, ${order}`;
   }
 
-  async run(client: SqlClient, records: readonly Readonly<Record<string, unknown>>[], timeoutMs = 10_000): Promise<LookupResult[]> {
+  /** The lookup as the import check runs it: no keys, so Postgres checks the table, columns, key types and order, and reads nothing. */
+  checkStatement(): SqlStatement {
+    return { text: this.sql, values: this.spec.keys.map(() => []) };
+  }
+
+  async run(client: SqlClient, records: readonly Readonly<Record<string, unknown>>[], timeoutMs = Lookup.TIMEOUT_MS): Promise<LookupResult[]> {
     const { keys, policies } = this.spec;
     const results: LookupResult[] = new Array(records.length);
     const distinct = new Map<string, number>(); // key tuple -> ordinal (1-based)

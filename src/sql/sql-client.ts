@@ -11,16 +11,38 @@ export interface SqlStatement {
   readonly values: readonly unknown[];
 }
 
+/** How one statement fared in a check: it ran, or Postgres refused it with a SQLSTATE and a message about the statement. */
+export type SqlCheckOutcome = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
+
 /**
  * The SqlClient port: Postgres through the Neon serverless driver (any runtime) or PGlite
- * (embedded, Node). Statements of one call run in one transaction with a statement timeout.
+ * (embedded, Node). Statements of one call run in one transaction with a statement timeout,
+ * and the whole call is bounded on the client side too: timeoutMs plus CLIENT_MARGIN_MS, after
+ * which the connection is discarded (a database that accepts and never answers).
  * Implementations throw ApiError: 503 SQL_UNAVAILABLE when the database cannot be reached,
- * 400/500 with a safe message for SQL errors (never the connection string or driver internals).
+ * 503 SQL_TIMEOUT when it does not answer in time, 400/500 with a safe message for SQL errors
+ * (never the connection string or driver internals).
  */
 export interface SqlClient {
   run(statements: readonly SqlStatement[], timeoutMs: number): Promise<SqlRows[]>;
+  /**
+   * Runs the statements in order in one transaction that always rolls back (import checks):
+   * each under a savepoint, so one that fails does not stop the next. SQL errors are outcomes;
+   * an unreachable or silent database throws as in run(). Absent on a client that cannot check
+   * (then imports only compile the SQL).
+   */
+  check?(statements: readonly SqlStatement[], timeoutMs: number): Promise<SqlCheckOutcome[]>;
   close(): Promise<void>;
 }
+
+/** Beyond an endpoint's timeoutMs, how long the client waits for the server's own statement timeout before it gives up on the connection. */
+export const CLIENT_MARGIN_MS = 250;
+
+/**
+ * What every transaction sets first: the statement timeout, and standard-conforming strings, on
+ * which the statement compiler's reading of string literals relies (src/sql/sql-lexer.ts).
+ */
+export const transactionSettings = (timeoutMs: number) => `SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SET LOCAL standard_conforming_strings = on`;
 
 /** Named connections: APINODE_SQL_<NAME>, or the runtime's secret binding. */
 export type SqlConnections = (name: string) => SqlClient | undefined;

@@ -1,10 +1,11 @@
 import type { R2Bucket } from '@cloudflare/workers-types';
 import { ApiError, describe } from '../errors.js';
-import { NOT_MODIFIED, type ObjectStore, type StoredObject } from './object-store.js';
+import { NOT_MODIFIED, PreconditionFailed, type ObjectStore, type StoredObject, type WriteCondition } from './object-store.js';
 
 /**
  * Object store on an R2 bucket binding (Workers). The version tag is R2's etag; conditional
- * reads use `onlyIf: { etagDoesNotMatch }`, so an unchanged service.json costs no body transfer.
+ * reads use `onlyIf: { etagDoesNotMatch }`, so an unchanged service.json costs no body transfer;
+ * conditional writes use `onlyIf` too (etagMatches for If-Match, etagDoesNotMatch "*" for If-None-Match).
  * The binding type is imported as a module type so this file type-checks under Node too
  * (tests seed a Miniflare bucket through it).
  */
@@ -36,13 +37,19 @@ export class R2ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  /** Conditions are R2's own `onlyIf` (checked and applied in one step by R2); a failed one makes put answer null. */
+  async put(key: string, body: Uint8Array, condition?: WriteCondition): Promise<string> {
+    const onlyIf = !condition ? undefined : 'ifMatch' in condition ? { etagMatches: condition.ifMatch } : { etagDoesNotMatch: '*' };
+    let etag: string | null;
     try {
       // A plain view, no copy: Miniflare's bucket proxy (seeding from Node) rejects Buffer.
-      await this.bucket.put(key, new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+      const obj = await this.bucket.put(key, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), onlyIf ? { onlyIf } : undefined);
+      etag = obj === null ? null : obj.etag;
     } catch (e) {
       throw unavailable(e);
     }
+    if (etag === null) throw new PreconditionFailed(key);
+    return etag;
   }
 
   /** Every key under the prefix: R2 answers at most 1000 per call (@default listPageSize 1000), so follow the cursor. */

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { ApiError } from '../errors.js';
-import { NOT_MODIFIED, type ObjectStore, type StoredObject } from './object-store.js';
+import { NOT_MODIFIED, PreconditionFailed, type ObjectStore, type StoredObject, type WriteCondition } from './object-store.js';
 
 export interface S3ObjectStoreOptions {
   readonly bucket: string;
@@ -74,10 +74,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  /**
+   * Conditions are S3's own If-Match / If-None-Match on PutObject (AWS since 2024, R2's S3 API,
+   * MinIO): the check and the write are one step on the server. A failed condition is 412, or
+   * 409 ConditionalRequestConflict when two conditional writes overlap, or 404 for If-Match on
+   * a key that is gone: all three mean "re-read and try again".
+   */
+  async put(key: string, body: Uint8Array, condition?: WriteCondition): Promise<string> {
+    const conditions = !condition ? {} : 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' };
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentLength: body.byteLength }));
+      const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentLength: body.byteLength, ...conditions }));
+      return out.ETag ?? '';
     } catch (e) {
+      const status = statusOf(e);
+      if (condition && (status === 412 || status === 409 || (status === 404 && 'ifMatch' in condition))) throw new PreconditionFailed(key);
       throw unavailable('write', key, e);
     }
   }

@@ -222,6 +222,36 @@ export function adminConformanceSuite(runtime: string, start: () => Promise<Admi
       expect((await predict('demo', bearer)).status).toBe(401);
     });
 
+    it('loses no acknowledged change when key additions, a revocation, mappings and imports of one id race', { timeout: 120_000 }, async () => {
+      const sid = `conf-race-${suffix}`;
+      const svc = `/services/${sid}`;
+      await call('POST', '/services', { serviceId: sid });
+      expect((await call('POST', `${svc}/generations`, await archive('a', 1))).status).toBe(201);
+      const victim = (await call('POST', `${svc}/keys`, { label: 'victim' })).body;
+      const single = { mode: 'SINGLE_GENERATION', generation: 'a' };
+      const split = { entries: [{ generation: 'a', proba: 1 }] };
+      const answers = await Promise.all([
+        call('DELETE', `${svc}/keys/${victim.id}`),
+        ...Array.from({ length: 6 }, (_, i) => call('POST', `${svc}/keys`, { label: `k${i}` })),
+        ...Array.from({ length: 6 }, (_, i) => call('POST', `${svc}/actions/setMapping`, i % 2 ? single : split)),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([200, ...Array(6).fill(201), ...Array(6).fill(200)]);
+      const bearer = (key: string) => ({ headers: { Authorization: `Bearer ${key}` } });
+      expect((await predict(sid, bearer(victim.key))).status).toBe(401);
+      for (const a of answers.slice(1, 7)) expect((await predict(sid, bearer(a.body.key))).status).toBe(200);
+      expect((await call('GET', `${svc}/keys`)).body.keys.map((k: Json) => k.label).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+
+      const imports = await Promise.all([1, 2, 3, 4].map(async (day) => call('POST', `${svc}/generations`, await archive('dup', day))));
+      expect(imports.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
+      const winner = imports.find((a) => a.status === 201)!;
+      const listed = (await call('GET', `${svc}/generations`)).body.generations as Json[];
+      expect(listed.find((g) => g.generation === 'dup')).toMatchObject({ createdAt: expect.stringMatching(/^2026-11-0[1-4]/) });
+      expect(winner.body.generation).toBe('dup');
+      expect((await call('POST', `${svc}/actions/switchTo/dup`)).status).toBe(200);
+      expect((await predict(sid, bearer(answers[1]!.body.key))).headers.get('x-apinode-generation')).toBe('dup');
+      await call('DELETE', svc);
+    });
+
     it('clears the model cache of the instance that answers, which then loads models again', async () => {
       await call('POST', '/services/demo/generations/v1/preload');
       const first = await call('DELETE', '/model-cache');

@@ -2,11 +2,13 @@ import type { ALBEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { APIGatewayProxyResult, LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
-import type * as Lambda from '../../src/runtime/lambda.js';
+import { batchedQueryLog, createLambdaHandler } from '../../src/runtime/lambda-handler.js';
 import { seedDemo } from '../../src/runtime/node-demo.js';
 import { LocalS3 } from '../s3/s3-server.js';
 import { FlakyStore } from '../support/stores.js';
 import { ADMIN_ENV, adminConformanceSuite, bucketStaging } from './admin-suite.js';
+import { corsConformanceSuite } from './cors-suite.js';
+import { oipConformanceSuite } from './oip-suite.js';
 import { demoDatabaseOverWebSocket, sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite, type Target } from './suite.js';
 
@@ -21,17 +23,14 @@ type Handler = (event: LambdaEvent) => Promise<APIGatewayProxyResult & { multiVa
 let s3: LocalS3;
 let handler: Handler;
 let database: Awaited<ReturnType<typeof demoDatabaseOverWebSocket>> | undefined;
-let createLambdaHandler: typeof Lambda.createLambdaHandler;
-let batchedQueryLog: typeof Lambda.batchedQueryLog;
 const ready = (async () => {
   s3 = await LocalS3.start();
   await seedDemo(s3.store(), DEMO_KEY);
-  // The module builds its handler at import (Lambda's init phase): the variables come first.
+  // The entry builds its handler at import (Lambda's init phase): the variables come first. The
+  // factory module, imported above, has no such side effect.
   database = await demoDatabaseOverWebSocket();
   Object.assign(process.env, CONFORMANCE_ENV, ADMIN_ENV, s3.env, database.env, { APINODE_PRELOAD: 'demo' });
-  const lambda = await import('../../src/runtime/lambda.js');
-  ({ createLambdaHandler, batchedQueryLog } = lambda);
-  handler = lambda.handler as Handler;
+  handler = (await import('../../src/runtime/lambda.js')).handler as Handler;
 })();
 
 /** Content types these front doors pass as text; anything else (or none) arrives base64-encoded. */
@@ -109,6 +108,8 @@ afterAll(async () => {
 conformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 conformanceSuite('Lambda (Function URL events)', target('Function URL'));
 conformanceSuite('Lambda (ALB events)', target('ALB'));
+corsConformanceSuite('Lambda (Function URL events)', target('Function URL'));
+oipConformanceSuite('Lambda (API Gateway HTTP API v2 events)', target('API Gateway v2'));
 // Archives travel base64-encoded in the events, as API Gateway sends binary bodies; importFromArchive
 // reads S3 keys under imports/, which the suite puts there first, as CI would.
 adminConformanceSuite('Lambda (API Gateway HTTP API v2 events)', async () => ({ ...(await target('API Gateway v2')()), ...bucketStaging(s3.store()) }));

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/runtime/node.js';
 import { ADMIN_ENV, adminConformanceSuite, type AdminTarget } from './admin-suite.js';
+import { corsConformanceSuite } from './cors-suite.js';
+import { oipConformanceSuite } from './oip-suite.js';
 import { sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, conformanceSuite, type Target } from './suite.js';
 
@@ -34,6 +36,8 @@ async function adminNodeTarget(): Promise<AdminTarget> {
 }
 
 conformanceSuite('Node', () => nodeTarget({}));
+corsConformanceSuite('Node', () => nodeTarget({}));
+oipConformanceSuite('Node', () => nodeTarget({}));
 adminConformanceSuite('Node', adminNodeTarget);
 // The embedded default: PGlite in the node's process, seeded with the demo's cars.
 sqlConformanceSuite('Node (PGlite)', () => nodeTarget({}));

@@ -56,6 +56,19 @@ export function sqlConformanceSuite(runtime: string, start: () => Promise<Target
       expect(body.results[1]).toEqual({ ignored: true, ignoreReason: 'NO_MATCH' });
     });
 
+    it('refuses a number that is not a plain decimal, naming the parameter', async () => {
+      const { status, body } = await call(`cars-by-origin/query?origin=USA&minMpg=${encodeURIComponent('0x10')}`);
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ errorType: 'INVALID_PARAMETER', message: expect.stringContaining('"minMpg"') });
+    });
+
+    it('ignores only the lookup record whose key Postgres text cannot hold (a NUL byte)', async () => {
+      const { status, body } = await call('car-specs/lookup-multi', { items: [{ data: { Name: 'volkswagen\u0000rabbit' } }, { data: { Name: 'volkswagen rabbit' } }] });
+      expect(status).toBe(200);
+      expect(body.results[0]).toEqual({ ignored: true, ignoreReason: expect.stringMatching(/^INVALID_KEY: "Name" holds a NUL character/) });
+      expect(body.results[1]).toMatchObject({ ignored: false, data: { Name: 'volkswagen rabbit' } });
+    });
+
     it('enriches car-mpg-by-name from the table before scoring', async () => {
       const { status, body } = await call('car-mpg-by-name/predict', { features: { name: 'volkswagen rabbit' } });
       expect(status).toBe(200);

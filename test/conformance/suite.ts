@@ -152,6 +152,23 @@ export function conformanceSuite(runtime: string, start: () => Promise<Target>):
       await expectError(await post('car-mpg/predict-multi', { items: 'x' }), 400, 'INVALID_REQUEST');
     });
 
+    it('answers 400 for a body nested deeper than 64 levels, however deep', async () => {
+      for (const depth of [65, 5000]) {
+        const body = await expectError(await post('car-mpg/predict', `{"features": {"a": ${'['.repeat(depth)}${']'.repeat(depth)}}}`), 400, 'INVALID_JSON');
+        expect(body.message).toMatch(/64 levels/);
+      }
+    });
+
+    it('refuses a number the model cannot hold: 400 on predict, ignored in predict-multi, never a null prediction', async () => {
+      const features = { ...records['penguin-species']![0]!, beak_length_mm: 1e308 };
+      for (const gen of ['v1', 'v2']) {
+        await expectError(await post('penguin-species/predict', { features, dispatch: { forcedGeneration: gen } }), 400, 'INVALID_RECORD');
+        const multi = (await (await post('penguin-species/predict-multi', { items: [{ features }], dispatch: { forcedGeneration: gen } })).json()) as Json;
+        expect(multi.results).toEqual([{ ignored: true, ignoreReason: expect.stringMatching(/beak_length_mm/) }]);
+      }
+      await expectError(await post('car-eco-tuning/predict-effect', { features: { ...records['car-mpg']![0]!, weight_lbs: 1e308 } }), 400, 'INVALID_RECORD');
+    });
+
     it('answers 413 for a body over the limit', async () => {
       const big = { items: Array.from({ length: 20_000 }, () => ({ features: records['car-mpg']![0]! })) };
       await expectError(await post('car-mpg/predict-multi', big), 413, 'PAYLOAD_TOO_LARGE');
@@ -316,6 +333,11 @@ export function conformanceSuite(runtime: string, start: () => Promise<Target>):
         expect((await expectError(await run('sum', { a: 1, bb: 2 }), 400, 'UNKNOWN_ARGUMENT')).message).toContain('"bb"');
         expect((await expectError(await t.fetch('/public/api/v1/demo/sum/run?a=1', { headers: auth }), 400, 'MISSING_ARGUMENT')).message).toContain('"b"');
         await expectError(await run('sum', '{"a": 1,'), 400, 'INVALID_JSON');
+      });
+
+      it('hands every argument to the function as sent, even a string like an internal marker', async () => {
+        const res = await run('sum', { a: '\u0000apinode:undefined', b: 1 });
+        expect(((await res.json()) as Json).response).toBe('\u0000apinode:undefined1');
       });
 
       it('lets a dispatcher score through the self-client, with the caller\'s credentials', async () => {

@@ -1,5 +1,7 @@
 import { buildWorker, startWorkerd } from '../workers/workerd.js';
 import { ADMIN_ENV, adminConformanceSuite, bucketStaging } from './admin-suite.js';
+import { corsConformanceSuite } from './cors-suite.js';
+import { oipConformanceSuite } from './oip-suite.js';
 import { demoDatabaseOverWebSocket, sqlConformanceSuite } from './sql-suite.js';
 import { CONFORMANCE_ENV, DEMO_KEY, conformanceSuite } from './suite.js';
 
@@ -10,6 +12,9 @@ conformanceSuite('Cloudflare Workers (workerd)', async () => {
   const worker = await startWorkerd(await buildWorker(), { vars, demoKey: DEMO_KEY });
   return { fetch: worker.fetch, close: worker.close };
 });
+
+oipConformanceSuite('Cloudflare Workers (workerd)', async () => startWorkerd(await buildWorker(), { vars: Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), demoKey: DEMO_KEY }));
+corsConformanceSuite('Cloudflare Workers (workerd)', async () => startWorkerd(await buildWorker(), { vars: Object.fromEntries(Object.entries(CONFORMANCE_ENV).filter(([k]) => k !== 'APINODE_DEMO_KEY')), demoKey: DEMO_KEY }));
 
 // The admin API (generation import validates in workerd's ORT too), on a Worker of its own.
 adminConformanceSuite('Cloudflare Workers (workerd)', async () => {

@@ -101,3 +101,47 @@ describe('raw keys', () => {
     ]);
   });
 });
+
+describe('brought keys', () => {
+  it('are refused with 400 unless every client can send them, and the refusal never repeats them', async () => {
+    const bad = ['has:colon-0123456789', 'has space-0123456789', 'has\r\nline-break-0123', 'non-ascii-é-0123456789', 'padding=inside-0123456789', 'short-key'];
+    for (const key of bad) {
+      for (const path of ['/keys', '/services/demo/keys']) {
+        const res = await t.call('POST', path, { key });
+        expect(res.status, `${path} ${JSON.stringify(key)}`).toBe(400);
+        expect(res.body.errorType).toBe('INVALID_REQUEST');
+        expect(JSON.stringify(res.body)).not.toContain(key);
+      }
+    }
+    expect((await t.call('GET', '/keys')).body.keys).toEqual([]);
+    expect((await t.call('GET', '/services/demo/keys')).body.keys).toHaveLength(1);
+  });
+
+  it('are taken when made of letters, digits and - . _ ~ + / with = padding, and work as Basic and Bearer', async () => {
+    const key = 'Ab0-._~+/xyz0123456789==';
+    expect((await t.call('POST', '/services/demo/keys', { label: 'b64', key })).status).toBe(201);
+    expect((await t.predict('demo', key)).status).toBe(200);
+    const basic = await t.app.request('/public/api/v1/demo/car-mpg/predict', { method: 'POST', headers: { Authorization: `Basic ${btoa(`${key}:`)}` }, body: JSON.stringify({ features: {} }) });
+    expect(basic.status).not.toBe(401);
+  });
+
+  it('the node generates are always sendable', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await t.call('POST', '/keys', {})).body.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect((await t.call('POST', '/services/demo/keys', {})).body.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    }
+  });
+});
+
+describe('revoking by hash prefix', () => {
+  it('revokes the one key whose SHA-256 starts with the prefix lists show, admin and service keys alike', async () => {
+    const admin = (await t.call('POST', '/keys', { label: 'p' })).body;
+    expect((await t.call('DELETE', `/keys/${admin.hashPrefix}`)).body).toEqual({ revoked: true, id: admin.id });
+    expect((await t.call('GET', '/services', undefined, as(admin.key))).status).toBe(401);
+    const service = (await t.call('POST', '/services/demo/keys', { label: 'p' })).body;
+    const full = (await hashKey(service.key)).slice(0, 7 + 20);
+    expect((await t.call('DELETE', `/services/demo/keys/${full}`)).body).toEqual({ revoked: true, id: service.id });
+    expect((await t.predict('demo', service.key)).status).toBe(401);
+    expect((await t.call('DELETE', `/services/demo/keys/${full}`)).status).toBe(404);
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,18 @@ import { BUCKET, LocalS3 } from '../s3/s3-server.js';
 const BIN = fileURLToPath(new URL('../../packages/cli/bin/apinode-admin.mjs', import.meta.url));
 const ADMIN = 'cli-test-admin-key-0123456789';
 
-/** Runs the real apinode-admin binary; never throws, answers exit code and output. */
+// The bin runs the built JavaScript (packages/cli/dist, on @apinode/node's dist), as it does
+// once installed: build both from the current sources first (esbuild, about a second).
+beforeAll(() => {
+  for (const pkg of ['node', 'cli']) {
+    execFileSync(process.execPath, [fileURLToPath(new URL(`../../packages/${pkg}/build.mjs`, import.meta.url)), '--no-types'], { stdio: 'pipe' });
+  }
+});
+
+/** Runs the real apinode-admin binary on plain Node (no TypeScript loader); never throws, answers exit code and output. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, APINODE_CLI_AUDIT: 'off', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', APINODE_CLI_AUDIT: 'off', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

@@ -37,6 +37,9 @@ const sqlService = {
     { id: 'strict', type: 'DATASETS_LOOKUP', table: 'cars', keys: [{ column: 'name', from: 'Name' }], columns: [{ column: 'mpg' }], policies: { multipleMatches: 'ERROR' } },
     { id: 'picky', type: 'DATASETS_LOOKUP', table: 'cars', keys: [{ column: 'name', from: 'Name' }], columns: [{ column: 'mpg' }], policies: { multipleMatches: 'IGNORE', noMatch: 'KEEP' } },
     { id: 'two-keys', type: 'DATASETS_LOOKUP', table: 'cars', keys: [{ column: 'name', from: 'Name' }, { column: 'cylinders', type: 'int8' }], columns: [{ column: 'mpg', as: 'MPG' }] },
+    // Placeholders in an E'…' string and in comments are text; a trailing comment must not break the row cap.
+    { id: 'slow', type: 'SQL_QUERY', parameters: [{ name: 's', type: 'float8' }], statements: ['SELECT pg_sleep(:s)'], timeoutMs: 300 },
+    { id: 'commented', type: 'SQL_QUERY', parameters: [{ name: 'origin', type: 'text' }], maxRows: 3, statements: [`SELECT E'it\\'s :origin' AS said, /* :origin /* nested */ */ count(*) AS n FROM cars WHERE origin = :origin -- :origin`] },
   ],
 };
 
@@ -44,6 +47,8 @@ interface Backend {
   client: SqlClient;
   /** Makes the database unreachable (only where a network sits in between). */
   stop?: () => Promise<void>;
+  /** A server process of its own, which enforces statement_timeout (PGlite runs statements on this event loop and does not). */
+  server?: boolean;
   close(): Promise<void>;
 }
 
@@ -91,7 +96,7 @@ if (process.env.APINODE_TEST_PG_URL && process.env.APINODE_TEST_PG_WSPROXY) {
     await admin.close();
     await db.close();
     const client = new NeonSqlClient(process.env.APINODE_TEST_PG_URL!, 'default', silentLogger, { maxConnections: 2 });
-    return { client, close: () => client.close() };
+    return { client, server: true, close: () => client.close() };
   }]);
 }
 
@@ -102,7 +107,7 @@ for (const [name, make] of backends) {
     let t: ReturnType<typeof testApp>;
     beforeAll(async () => {
       backend = await make();
-      const counting: SqlClient = { run: (s, ms) => (calls++, backend.client.run(s, ms)), close: () => backend.client.close() };
+      const counting: SqlClient = { run: (s, ms) => (calls++, backend.client.run(s, ms)), check: (s, ms) => backend.client.check!(s, ms), close: () => backend.client.close() };
       const { store } = await tempStore();
       await seedDemo(store, KEY);
       await store.put('services/sqlsvc/generations/g1/manifest.json', json(sqlService));
@@ -148,6 +153,47 @@ for (const [name, make] of backends) {
       expect((await call('demo', 'cars-by-origin/query', { origin: 'USA', minMpg: 'lots' })).status).toBe(400);
     });
 
+    it('refuses numbers that are not plain decimals, naming the parameter', async () => {
+      for (const minMpg of ['0x10', '1e999', 'Infinity', ' 12 ', 'NaN', '1_0']) {
+        const post = await call('demo', 'cars-by-origin/query', { origin: 'USA', minMpg });
+        expect(post.status, minMpg).toBe(400);
+        expect(post.body).toMatchObject({ errorType: 'INVALID_PARAMETER', message: expect.stringContaining('"minMpg"') });
+      }
+      const get = await call('demo', `cars-by-origin/query?origin=USA&minMpg=${encodeURIComponent('0x10')}`, undefined, 'GET');
+      expect(get.body.errorType).toBe('INVALID_PARAMETER');
+      expect((await call('demo', 'cars-by-origin/query', { origin: 'USA', minMpg: '1e1' })).status).toBe(200);
+    });
+
+    it('refuses text Postgres cannot store (a NUL byte) as an invalid parameter, not a database error', async () => {
+      const { status, body } = await call('demo', 'cars-by-origin/query', { origin: 'Jap\u0000an' });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ errorType: 'INVALID_PARAMETER', message: expect.stringContaining('"origin"') });
+    });
+
+    it('reads placeholders in strings and comments as text, and caps a statement that ends in a comment', async () => {
+      const { status, body } = await call('sqlsvc', 'commented/query', { origin: 'Japan' });
+      expect(status).toBe(200);
+      expect(body.results[0].rows).toEqual([["it's :origin", String(CARS.filter((c) => c.Origin === 'Japan').length)]]);
+    });
+
+    it('checks statements in a transaction that always rolls back: each one, past a failing one, and nothing committed', async () => {
+      const count = async () => Number((await backend.client.run([{ text: 'SELECT count(*) FROM notes', values: [] }], 5000))[0]!.rows[0]![0]);
+      const before = await count();
+      const outcomes = await backend.client.check!([
+        { text: "INSERT INTO notes(txt) VALUES ('checked')", values: [] },
+        { text: 'SELECT * FROM no_such_table', values: [] },
+        { text: 'INSERT INTO notes(txt) VALUES ($1::text)', values: [null] },
+        { text: 'SELECT count(*) FROM notes', values: [] },
+      ], 5000);
+      expect(outcomes).toEqual([
+        { ok: true },
+        { ok: false, code: '42P01', message: expect.stringContaining('no_such_table') },
+        { ok: false, code: '23502', message: expect.any(String) },
+        { ok: true },
+      ]);
+      expect(await count()).toBe(before);
+    });
+
     it('runs several statements in one transaction, one result each, with updatedRows and nulls kept', async () => {
       const { status, body } = await call('sqlsvc', 'multi/query', { txt: `note-${name.length}` });
       expect(status).toBe(200);
@@ -190,6 +236,21 @@ for (const [name, make] of backends) {
       expect(body.results[101]).toEqual({ ignored: true, ignoreReason: 'MISSING_KEY: no value for "Name"' });
     });
 
+    it('ignores only the record whose key the database cannot hold (a NUL byte, a number that is not decimal)', async () => {
+      const car = CARS.find((c) => CARS.filter((d) => d.Name === c.Name && d.Cylinders === c.Cylinders).length === 1 && c.Miles_per_Gallon !== null)!;
+      const before = calls;
+      const { status, body } = await call('sqlsvc', 'two-keys/lookup-multi', {
+        items: [{ data: { Name: 'ford\u0000pinto', cylinders: 4 } }, { data: { Name: car.Name, cylinders: '0x10' } }, { data: { Name: car.Name, cylinders: String(car.Cylinders) } }],
+      });
+      expect(status).toBe(200);
+      expect(calls - before).toBe(1);
+      expect(body.results).toEqual([
+        { ignored: true, ignoreReason: expect.stringMatching(/^INVALID_KEY: "Name" holds a NUL character/) },
+        { ignored: true, ignoreReason: expect.stringMatching(/^INVALID_KEY: "cylinders" is not an integer/) },
+        { ignored: false, data: { MPG: car.Miles_per_Gallon } },
+      ]);
+    });
+
     it('applies the several-matches and no-match policies, and multi-column keys', async () => {
       const dup = CARS.map((c) => c.Name).find((n, i, all) => all.indexOf(n) !== i)!;
       expect((await call('sqlsvc', 'strict/lookup', { data: { Name: dup } })).body.errorType).toBe('MULTIPLE_LOOKUP_MATCHES');
@@ -213,6 +274,24 @@ for (const [name, make] of backends) {
       });
       expect(body.results[3]).toEqual({ ignored: true, ignoreReason: 'NO_MATCH (enrichment from cars)' });
       expect(body.timing.enrich).toBeGreaterThan(0);
+    });
+
+    it('ignores only the record whose enrichment key the database cannot hold', async () => {
+      const { status, body } = await call('demo', 'car-mpg-by-name/predict-multi', { items: [{ features: { name: 'ford\u0000pinto' } }, { features: { name: 'ford pinto' } }], dispatch: { forcedGeneration: 'v2' } });
+      expect(status).toBe(200);
+      expect(body.results[0]).toEqual({ ignored: true, ignoreReason: expect.stringMatching(/^INVALID_KEY: "name" holds a NUL character.*\(enrichment from cars\)$/) });
+      expect(typeof body.results[1].prediction).toBe('number');
+    });
+
+    it("stops a statement at the endpoint's timeoutMs with 503 SQL_TIMEOUT, and the node goes on serving", async () => {
+      if (!backend.server) return;
+      const from = performance.now();
+      const { status, body } = await call('sqlsvc', 'slow/query', { s: 5 });
+      const ms = performance.now() - from;
+      expect(status).toBe(503);
+      expect(body.errorType).toBe('SQL_TIMEOUT');
+      expect(ms).toBeLessThan(300 + 1500);
+      expect((await call('demo', 'cars-by-origin/query', { origin: 'Japan', minMpg: 40 })).status).toBe(200);
     });
 
     it('refuses the wrong action for an endpoint kind with a clear 400', async () => {

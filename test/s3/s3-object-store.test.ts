@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
+import { PreconditionFailed } from '../../src/storage/object-store.js';
 import { seedDemo } from '../../src/runtime/node-demo.js';
 import { S3ObjectStore, s3OptionsFromEnv } from '../../src/storage/s3-object-store.js';
 import { demoRecords } from '../support/demo-records.js';
@@ -23,6 +24,25 @@ describe('S3ObjectStore against a local S3 server', () => {
     const store = s3.store('etag/');
     await store.put('a/b.json', bytes('{"x":1}'));
     expect((await store.get('a/b.json'))!.etag).toMatch(/^".+"$/);
+  });
+
+  // s3rver ignores these headers: s3rver-conditional.mjs makes it honour them as S3 does. This
+  // case shows the store sends S3's own headers, so the contract's conditional cases test the server.
+  it('sends conditions as S3\'s If-Match and If-None-Match headers, and reads 412 as PreconditionFailed', async () => {
+    const store = s3.store('headers/');
+    const seen: { ifMatch?: string; ifNoneMatch?: string }[] = [];
+    store.client.middlewareStack.add(
+      (next) => async (args) => {
+        const h = (args.request as { headers: Record<string, string> }).headers;
+        seen.push({ ifMatch: h['if-match'], ifNoneMatch: h['if-none-match'] });
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
+    const etag = await store.put('k', bytes('a'), { ifNoneMatch: '*' });
+    await store.put('k', bytes('b'), { ifMatch: etag });
+    await expect(store.put('k', bytes('c'), { ifMatch: etag })).rejects.toBeInstanceOf(PreconditionFailed);
+    expect(seen).toEqual([{ ifNoneMatch: '*' }, { ifMatch: etag }, { ifMatch: etag }]);
   });
 
   it('serves the demo through the app, and keeps serving a cached service while the server is down', async () => {

@@ -3,11 +3,12 @@
  * each backend runs: its test file only says how to build an empty store, then adds what is
  * truly its own (fs atomic writes, S3 outages, R2 binding errors).
  *
- * The cases are grouped by capability, one function each; a new capability of the port (say
- * conditional writes) is one more group and one more line in `objectStoreContract`.
+ * The cases are grouped by capability, one function each; a new capability of the port is one
+ * more group and one more line in `objectStoreContract`.
  */
 import { describe, expect, it } from 'vitest';
-import { NOT_MODIFIED, type ObjectStore, type StoredObject } from '../../src/storage/object-store.js';
+import { NOT_MODIFIED, PreconditionFailed, type ObjectStore, type StoredObject } from '../../src/storage/object-store.js';
+import { updateJson } from '../../src/storage/update.js';
 
 export interface StoreOptions {
   /** Keys per list page, for backends that page (S3, R2): small values make the cases cross pages. */
@@ -30,6 +31,7 @@ export function objectStoreContract(name: string, makeStore: MakeStore): void {
   describe(`${name} (ObjectStore contract)`, () => {
     readsAndWrites(makeStore);
     conditionalReads(makeStore);
+    conditionalWrites(makeStore);
     listing(makeStore);
     deleting(makeStore);
   });
@@ -94,6 +96,75 @@ function conditionalReads(makeStore: MakeStore): void {
     expect(text(changed.body)).toBe('v2, longer');
     expect(changed.etag).not.toBe(first.etag);
     expect(await store.getIfChanged('gone.json', first.etag)).toBeNull();
+  });
+}
+
+/** Settles every promise; answers how many were fulfilled and how many failed with PreconditionFailed (anything else fails the case). */
+async function outcomes(writes: Promise<unknown>[]): Promise<{ won: number; refused: number }> {
+  const settled = await Promise.allSettled(writes);
+  for (const s of settled) if (s.status === 'rejected' && !(s.reason instanceof PreconditionFailed)) throw s.reason;
+  return { won: settled.filter((s) => s.status === 'fulfilled').length, refused: settled.filter((s) => s.status === 'rejected').length };
+}
+
+function conditionalWrites(makeStore: MakeStore): void {
+  it('answers the new etag from a write, the one a read then answers', async () => {
+    const store = await makeStore();
+    const etag = await store.put('a.json', bytes('{"a":1}'));
+    expect(etag).toMatch(/\w/);
+    expect(found(await store.get('a.json')).etag).toBe(etag);
+  });
+
+  it('creates with ifNoneMatch "*" only while the key is absent, and again after a delete', async () => {
+    const store = await makeStore();
+    await store.put('lock', bytes('first'), { ifNoneMatch: '*' });
+    await expect(store.put('lock', bytes('second'), { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailed);
+    expect(text(found(await store.get('lock')).body)).toBe('first');
+    await store.delete('lock');
+    await store.put('lock', bytes('third'), { ifNoneMatch: '*' });
+    expect(text(found(await store.get('lock')).body)).toBe('third');
+  });
+
+  it('replaces with ifMatch only while the object has that etag, and never a missing one', async () => {
+    const store = await makeStore();
+    const first = await store.put('service.json', bytes('v1'));
+    const second = await store.put('service.json', bytes('v2'), { ifMatch: first });
+    await expect(store.put('service.json', bytes('v3'), { ifMatch: first })).rejects.toBeInstanceOf(PreconditionFailed);
+    expect(text(found(await store.get('service.json')).body)).toBe('v2');
+    await store.put('service.json', bytes('v4'), { ifMatch: second });
+    await expect(store.put('absent.json', bytes('x'), { ifMatch: second })).rejects.toBeInstanceOf(PreconditionFailed);
+    expect(await store.get('absent.json')).toBeNull();
+  });
+
+  it('gives two bodies of one size, written back to back, different etags', async () => {
+    const store = await makeStore();
+    const a = await store.put('same-size', bytes('aaaa'));
+    const b = await store.put('same-size', bytes('bbbb'));
+    expect(b).not.toBe(a);
+    await expect(store.put('same-size', bytes('cccc'), { ifMatch: a })).rejects.toBeInstanceOf(PreconditionFailed);
+  });
+
+  it('lets exactly one of 10 concurrent writers holding the same etag win, and keeps its body', async () => {
+    const store = await makeStore();
+    const etag = await store.put('race.json', bytes('start'));
+    const { won, refused } = await outcomes(Array.from({ length: 10 }, (_, i) => store.put('race.json', bytes(`writer ${i}`), { ifMatch: etag })));
+    expect({ won, refused }).toEqual({ won: 1, refused: 9 });
+    expect(text(found(await store.get('race.json')).body)).toMatch(/^writer \d$/);
+  });
+
+  it('lets exactly one of 10 concurrent creators of a key win', async () => {
+    const store = await makeStore();
+    const { won, refused } = await outcomes(Array.from({ length: 10 }, (_, i) => store.put('claim.json', bytes(`claimant ${i}`), { ifNoneMatch: '*' })));
+    expect({ won, refused }).toEqual({ won: 1, refused: 9 });
+  });
+
+  it('loses no increment of 12 concurrent read-modify-writes that retry on a failed precondition', async () => {
+    const store = await makeStore();
+    const parse = (o: StoredObject | null) => (o ? (JSON.parse(text(o.body)) as { n: number; by: number[] }) : { n: 0, by: [] });
+    const fast = { attempts: 40, baseDelayMs: 5, maxDelayMs: 100 };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => updateJson(store, 'counter.json', parse, (c) => ({ n: c.n + 1, by: [...c.by, i] }), fast)));
+    const final = parse(found(await store.get('counter.json')));
+    expect(final.n).toBe(12);
+    expect([...final.by].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 }
 

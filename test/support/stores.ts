@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError } from '../../src/errors.js';
 import { FsObjectStore } from '../../src/storage/fs-object-store.js';
-import type { ObjectStore } from '../../src/storage/object-store.js';
+import type { WriteCondition, ObjectStore } from '../../src/storage/object-store.js';
 
 export async function tempStore(): Promise<{ store: FsObjectStore; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'apinode-test-'));
@@ -30,9 +30,9 @@ export class FlakyStore implements ObjectStore {
     this.conditionalReads++;
     return this.inner.getIfChanged(key, etag);
   }
-  async put(key: string, body: Uint8Array) {
+  async put(key: string, body: Uint8Array, condition?: WriteCondition) {
     this.check();
-    return this.inner.put(key, body);
+    return this.inner.put(key, body, condition);
   }
   async list(prefix: string) {
     this.check();

@@ -72,9 +72,9 @@ describe('ServiceRegistry', () => {
     expect(t.store.reads).toBe(1);
   });
 
-  it('rejects an invalid service.json with a clear 500, not a crash', async () => {
+  it('rejects an invalid service.json with a clear 503, not a crash', async () => {
     const t = await setup();
     await t.inner.put('services/s1/service.json', json({ serviceId: 's1', mapping: { entries: [{ generation: 'a', proba: 0.5 }] } }));
-    await expect(t.registry.get('s1')).rejects.toMatchObject({ status: 500, errorType: 'SERVICE_CONFIG_INVALID' });
+    await expect(t.registry.get('s1')).rejects.toMatchObject({ status: 503, errorType: 'SERVICE_CONFIG_INVALID' });
   });
 });

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so the CLI needs no build step in this repository.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../src/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Runs the CLI as built from src/ into dist/ (`npm run build:packages` in the repository, which
+// `npm ci` runs; a packed or installed CLI carries its dist/).
+const cli = await import('../dist/main.js').catch((e) => {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  process.stderr.write(`error: apinode-admin is not built (${e.message})\nhint: in the repository, run: npm run build:packages\n`);
+  process.exit(2);
+});
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { packTarGz, unpackArchive, type FileSet } from '../../../src/services/archive.js';
-import { validateGeneration, type ValidatedGeneration } from '../../../src/services/generation-import.js';
+import { packTarGz, unpackArchive, type FileSet } from '@apinode/node/services/archive';
+import { validateGeneration, type ValidatedGeneration } from '@apinode/node/services/generation-import';
 import { UsageError } from './output.js';
 import { modelRuntime } from './target.js';
 

@@ -9,6 +9,7 @@ const USAGE = `apinode-admin <noun> <verb> [arguments] [options]
 
   service     create <id> [--auth PUBLIC|API_KEYS] | list | get <id> | delete <id> | enable <id> | disable <id>
               | clean-unused   (deletes disabled services and generations no mapping references)
+              | cors <id> [<origin> ...]   (origins whose web pages may call it, e.g. http://localhost:*; none: no page)
   generation  build <folder> [--out file.tar.gz] | validate <folder|archive> | push <folder|archive> --service <id>
               | import-path <service> <path>   (an archive the node reads: a file under its APINODE_IMPORT_DIR,
                                                 or a bucket key under imports/ on Lambda and Workers)
@@ -106,6 +107,10 @@ async function run([noun, verb, ...args]: string[], f: Flags): Promise<void> {
       const r = await client().cleanUnused();
       const gens = r.deletedGenerations.map((g) => `${g.serviceId}/${g.generation}`);
       return show(r, () => `deleted services: ${r.deletedServices.join(', ') || 'none'}\ndeleted generations: ${gens.join(', ') || 'none'}`);
+    }
+    case 'service cors': {
+      const cors = await client().setCors(need(0, 'id'), args.slice(1));
+      return show(cors, () => `${args[0]}: ${cors.allowedOrigins.length ? `web pages from ${cors.allowedOrigins.join(', ')} may call it` : 'no web page may call it'}`);
     }
     case 'service enable':
     case 'service disable': {

@@ -1,5 +1,6 @@
 import { ApiNodeError } from '@apinode/client';
-import { ApiError } from '../../../src/errors.js';
+import type { ErrorType } from '@apinode/protocol';
+import { ApiError } from '@apinode/node/errors';
 
 /** A mistake of the user's: shown as one line and a hint, exit code 1, never a stack. */
 export class UsageError extends Error {
@@ -24,7 +25,8 @@ export const output = (json: boolean): Out => ({
   },
 });
 
-const HINTS: Record<string, string> = {
+/** What to do next, per errorType (the node's, and the client's UNREACHABLE: no answer at all). */
+const HINTS: { readonly [T in ErrorType | 'UNREACHABLE']?: string } = {
   UNREACHABLE: 'is the node running? check --url (or APINODE_URL)',
   MISSING_CREDENTIALS: 'pass --admin-key or set APINODE_ADMIN_KEY',
   INVALID_CREDENTIALS: 'check --admin-key (or APINODE_ADMIN_KEY); service keys do not open the admin API',
@@ -39,6 +41,9 @@ const HINTS: Record<string, string> = {
   IMPORT_NOT_FOUND: 'the path is read by the node, not by this CLI: is the archive where the node looks?',
   KEY_LABEL_AMBIGUOUS: 'revoke by id: apinode-admin admin-key list (or key list <service>) shows the ids',
   KEY_EXPIRED: 'ask an administrator for a new admin key (apinode-admin admin-key add)',
+  STORE_UNAVAILABLE: "the node cannot read its bucket: check the bucket and the node's access to it, then retry",
+  SERVICE_CONFIG_INVALID: 'services/<id>/service.json in the bucket is not valid: restore an earlier version of it (the bucket is versioned)',
+  ADMIN_KEYS_INVALID: 'admin/keys.json in the bucket is not valid: restore an earlier version of it (the bucket is versioned)',
 };
 
 /** Prints an error the way a person needs it and returns the exit code. */
@@ -54,7 +59,7 @@ export function report(e: unknown): number {
     if (e.detailedMessage && e.detailedMessage !== e.message && e.detailedMessage.includes('\n')) {
       for (const line of e.detailedMessage.split('\n')) process.stderr.write(`  - ${line}\n`);
     }
-    const hint = HINTS[e.errorType];
+    const hint = Object.hasOwn(HINTS, e.errorType) ? HINTS[e.errorType as keyof typeof HINTS] : undefined;
     if (hint) process.stderr.write(`hint: ${hint}\n`);
     return e.status >= 500 || e.status === 0 ? 2 : 1;
   }

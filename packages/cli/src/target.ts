@@ -2,14 +2,14 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as ort from 'onnxruntime-web';
 import { APINodeAdminClient } from '@apinode/client';
-import { createApp } from '../../../src/app.js';
-import { parseConfig } from '../../../src/config.js';
-import { ortModelRuntime } from '../../../src/inference/ort-runtime.js';
-import { jsonLogger } from '../../../src/observability/logger.js';
-import { discardQueryLog } from '../../../src/observability/query-log.js';
-import { FsObjectStore } from '../../../src/storage/fs-object-store.js';
-import type { ObjectStore } from '../../../src/storage/object-store.js';
-import { S3ObjectStore, s3OptionsFromEnv } from '../../../src/storage/s3-object-store.js';
+import { createApp } from '@apinode/node/app';
+import { parseConfig } from '@apinode/node/config';
+import { ortModelRuntime } from '@apinode/node/inference/ort-runtime';
+import { jsonLogger } from '@apinode/node/observability/logger';
+import { discardQueryLog } from '@apinode/node/observability/query-log';
+import { FsObjectStore } from '@apinode/node/storage/fs-object-store';
+import type { ObjectStore } from '@apinode/node/storage/object-store';
+import { S3ObjectStore, s3OptionsFromEnv } from '@apinode/node/storage/s3-object-store';
 import { UsageError } from './output.js';
 
 export interface TargetOptions {

@@ -1,6 +1,7 @@
 import type {
   AuthMethod,
   CleanUnusedResult,
+  CorsSettings,
   CreateAdminKeyRequest,
   CreatedKey,
   GenerationList,
@@ -60,6 +61,10 @@ export class APINodeAdminClient {
   }
   setAuth(serviceId: string, method: AuthMethod, oauth2?: OAuth2Settings): Promise<ServiceStatus> {
     return this.action(serviceId, 'setAuth', { method, ...(oauth2 ? { oauth2 } : {}) });
+  }
+  /** The origins ("https://app.example.com", "http://localhost:*") whose pages may call the service from a browser; [] allows none. */
+  setCors(serviceId: string, allowedOrigins: string[], maxAgeS?: number): Promise<CorsSettings> {
+    return this.call('PUT', `/services/${enc(serviceId)}/cors`, { allowedOrigins, ...(maxAgeS !== undefined ? { maxAgeS } : {}) });
   }
 
   listGenerations(serviceId: string): Promise<GenerationList> {

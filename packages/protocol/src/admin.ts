@@ -38,11 +38,23 @@ export const SetMappingRequest = Mapping;
 export const SetAuthRequest = z.object({ method: AuthMethod, oauth2: OAuth2Settings.optional() });
 export type SetAuthRequest = z.infer<typeof SetAuthRequest>;
 
+/**
+ * A key brought by the caller: one every client can send, as the HTTP Basic user name (so no
+ * ":") and as a Bearer token (RFC 6750's b64token: letters, digits, "-._~+/", then "=" padding
+ * at the end only; so no spaces or line breaks), 16 to 512 characters. Keys the node generates
+ * (32 random bytes, base64url) always are.
+ */
+export const BroughtKey = z
+  .string()
+  .min(16, 'a key needs at least 16 characters')
+  .max(512, 'a key has at most 512 characters')
+  .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'a key may only use letters, digits and - . _ ~ + / (and = at its end): what HTTP Basic and Bearer credentials can carry');
+
 /** Service keys: POST services/{id}/keys. */
 export const CreateKeyRequest = z.object({
   label: z.string().min(1).max(128).optional(),
-  /** Bring your own key (at least 16 characters); @default - a random 32-byte key */
-  key: z.string().min(16).max(512).optional(),
+  /** Bring your own key (see BroughtKey); @default - a random 32-byte key */
+  key: BroughtKey.optional(),
 });
 export type CreateKeyRequest = z.infer<typeof CreateKeyRequest>;
 
@@ -63,8 +75,8 @@ export const CreateAdminKeyRequest = z.object({
   createdBy: z.string().max(256).nullish(),
   /** @default - never expires */
   expiry: KeyExpiry.nullish(),
-  /** Bring your own key (at least 16 characters); @default - a random 32-byte key */
-  key: z.string().min(16).max(512).nullish(),
+  /** Bring your own key (see BroughtKey); @default - a random 32-byte key */
+  key: BroughtKey.nullish(),
 });
 export type CreateAdminKeyRequest = z.infer<typeof CreateAdminKeyRequest>;
 

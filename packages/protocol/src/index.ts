@@ -7,3 +7,5 @@ export * from './data-endpoints.js';
 export * from './timeseries-endpoints.js';
 export * from './code-endpoints.js';
 export * from './unsupported-endpoints.js';
+export * from './errors.js';
+export * from './oip.js';

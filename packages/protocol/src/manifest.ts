@@ -103,7 +103,11 @@ export const PredictionEndpointSpec = z.object({
   /** Binary decision threshold on the probability of classes[1]. @default 0.5 */
   threshold: z.number().min(0).max(1).default(0.5),
   /** Ascending cut points of the positive (binary) or predicted (multiclass) class probability over the training set. */
-  probaPercentiles: z.array(z.number()).min(2).optional(),
+  probaPercentiles: z
+    .array(z.number())
+    .min(2)
+    .refine((cuts) => cuts.every((c, i) => i === 0 || cuts[i - 1]! <= c), 'must be in ascending order (percentiles are found by binary search)')
+    .optional(),
   /** Cluster names by index (clustering). @default - "cluster_<index>" */
   clusters: z.array(z.string()).optional(),
   /** Records scored at import; the generation is rejected unless they match. */
@@ -128,6 +132,12 @@ export const Manifest = z
     createdAt: z.iso.datetime({ offset: true }),
     description: z.string().optional(),
     endpoints: z.array(refusingUnsupported(EndpointSpec)),
+    /**
+     * SHA-256 (hex) of every other file of the generation, by path. Written by the node at import
+     * (an archive that declares it must match); checked when a file is loaded. Absent in
+     * generations committed before it existed: their files are not checked.
+     */
+    files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex')).optional(),
   })
   .superRefine((m, ctx) => {
     const seen = new Set<string>();

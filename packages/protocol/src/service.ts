@@ -38,6 +38,26 @@ export const OAuth2Settings = z.object({
 });
 export type OAuth2Settings = z.infer<typeof OAuth2Settings>;
 
+/** Where the issuer's signing keys are fetched from. */
+export const jwksUriOf = (s: OAuth2Settings): string => s.jwksUri ?? `${s.issuer.replace(/\/$/, '')}/.well-known/jwks.json`;
+
+/**
+ * Why a JWKS URI cannot be used, or null when it can: https only (a plain-http JWKS lets anyone
+ * on the path forge tokens; file:, data: and the like read what they should not), plain http only
+ * where the node allows it for local testing (APINODE_OAUTH2_ALLOW_HTTP_JWKS).
+ */
+export function jwksUriProblem(uri: string, allowHttp: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return `the JWKS URI "${uri}" is not a URL (give "jwksUri", or an "issuer" URL the keys are under at /.well-known/jwks.json)`;
+  }
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:') return allowHttp ? null : `the JWKS URI "${uri}" is plain http: use https (set APINODE_OAUTH2_ALLOW_HTTP_JWKS=on to allow http for local testing only)`;
+  return `the JWKS URI "${uri}" uses ${url.protocol}: only https is accepted`;
+}
+
 export const AuthMethod = z.enum(['PUBLIC', 'API_KEYS', 'OAUTH2']);
 export type AuthMethod = z.infer<typeof AuthMethod>;
 
@@ -50,10 +70,26 @@ export const ServiceAuth = z
   .refine((a) => a.method !== 'OAUTH2' || a.oauth2, { message: 'OAUTH2 needs "oauth2" settings', path: ['oauth2'] });
 export type ServiceAuth = z.infer<typeof ServiceAuth>;
 
+/** An origin a browser sends ("https://app.example.com"), or one with any port ("http://localhost:*"). */
+export const OriginPattern = z
+  .string()
+  .max(256)
+  .regex(/^[a-z][a-z0-9+.-]*:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:(\d{1,5}|\*))?$/i, 'an origin is scheme://host[:port], with "*" for any port ("http://localhost:*"), no path and no trailing slash');
+
+/** CORS per service (docs/api.md): preflights are answered before auth; an origin not listed gets no grant. */
+export const CorsSettings = z.object({
+  allowedOrigins: z.array(OriginPattern).max(100),
+  /** How long a browser may cache a preflight answer. @default 600 */
+  maxAgeS: z.number().int().min(0).max(86_400).optional(),
+});
+export type CorsSettings = z.infer<typeof CorsSettings>;
+
 export const ServiceConfig = z.object({
   serviceId: Id,
   enabled: z.boolean().default(true),
   auth: ServiceAuth.default({ method: 'API_KEYS', keys: [] }),
   mapping: Mapping.optional(),
+  /** Which web pages (origins) may call the service from a browser. @default - none */
+  cors: CorsSettings.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;

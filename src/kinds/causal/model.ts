@@ -55,6 +55,12 @@ export class CausalModel {
     const results: EffectResult[] = new Array(records.length);
     const columns = n ? this.outputs.map(([field, name]) => [field, numbers(out, name, n)] as const) : [];
     batch.rows.forEach((r, k) => {
+      // JSON has no NaN: a null effect in a 200 would read as an answer.
+      const bad = columns.find(([, values]) => !Number.isFinite(values[k]));
+      if (bad) {
+        results[r] = { ignored: true, ignoreReason: `the model's ${bad[0]} for this record is not a finite number (${bad[1][k]})` };
+        return;
+      }
       const result: EffectResult = { ignored: false };
       for (const [field, values] of columns) (result as Record<string, unknown>)[field] = values[k];
       results[r] = result;

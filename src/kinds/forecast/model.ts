@@ -50,17 +50,23 @@ export class ForecastModel {
     const relative = this.spec.model.normalization === 'LAST_VALUE';
     let t = performance.now();
     const answers: SeriesForecast[] = [];
-    const usable: { s: Windowed; base: number; results: ForecastResult[] }[] = [];
+    const usable: { s: Windowed; base: number; row: Float32Array; results: ForecastResult[] }[] = [];
     for (const s of buildSeries(this.spec, items)) {
       const results: ForecastResult[] = [];
       answers.push({ identifier: s.identifier, results });
       const ignore = (ignoreReason: string) => results.push({ timeseriesIdentifier: s.identifier, ignored: true, ignoreReason });
       if (isIgnored(s)) ignore(s.ignoreReason);
       else if (relative && s.window[w - 1] === 0) ignore('the last value is 0: the model reads values relative to it');
-      else usable.push({ s, base: s.window[w - 1] as number, results });
+      else {
+        const base = s.window[w - 1] as number;
+        const row = Float32Array.from(s.window, (v) => (relative ? v / base - 1 : v));
+        // Finite in JSON, infinite in float32 (1e308): the model would answer NaN.
+        if (row.some((v) => !Number.isFinite(v))) ignore(`a value of the series is out of the range of the model's float32 input${relative ? ' (relative to the last value)' : ''}`);
+        else usable.push({ s, base, row, results });
+      }
     }
     const x = new Float32Array(usable.length * w);
-    usable.forEach(({ s, base }, i) => s.window.forEach((v, j) => (x[i * w + j] = relative ? v / base - 1 : v)));
+    usable.forEach(({ row }, i) => x.set(row, i * w));
     const timing: ScoreTiming = { preparation: us(t), prediction: 0, postProcessing: 0 };
     t = performance.now();
     const out = usable.length ? await this.session.run({ [this.spec.model.input]: { type: 'float32', data: x, dims: [usable.length, w] } }, this.fetches) : {};
@@ -71,17 +77,19 @@ export class ForecastModel {
       const q = this.spec.model.outputs.quantiles ? numbers(out, this.spec.model.outputs.quantiles, usable.length * h * quantiles.length) : [];
       usable.forEach(({ s, base, results }, k) => {
         const value = (v: number) => (relative ? base * (1 + v) : v);
+        const steps: ForecastResult[] = [];
         for (let j = 0; j < h; j++) {
           const step = k * h + j;
-          results.push({
-            timeseriesIdentifier: s.identifier,
-            time: dssTime(s.last + 1 + j, frequency),
-            forecast: value(point[step] as number),
-            quantiles: [...quantiles],
-            quantilesValues: quantiles.map((_, qi) => value(q[step * quantiles.length + qi] as number)),
-            ignored: false,
-          });
+          const forecast = value(point[step] as number);
+          const quantilesValues = quantiles.map((_, qi) => value(q[step * quantiles.length + qi] as number));
+          // JSON has no NaN: the series is ignored rather than answered null.
+          if (!Number.isFinite(forecast) || !quantilesValues.every(Number.isFinite)) {
+            results.push({ timeseriesIdentifier: s.identifier, ignored: true, ignoreReason: "the model's forecast for this series is not a finite number" });
+            return;
+          }
+          steps.push({ timeseriesIdentifier: s.identifier, time: dssTime(s.last + 1 + j, frequency), forecast, quantiles: [...quantiles], quantilesValues, ignored: false });
         }
+        results.push(...steps);
       });
     }
     timing.postProcessing = us(t);
