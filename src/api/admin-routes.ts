@@ -33,7 +33,7 @@ export function adminRoutes(deps: Deps, ports: AdminPorts): Hono<AdminEnv> {
     store,
     deps.registry,
     deps.generations,
-    { runtime: ports.runtime, sandbox: ports.sandbox, limits: importLimits(deps.config) },
+    { runtime: ports.runtime, sandbox: ports.sandbox, limits: importLimits(deps.config), sql: deps.sql },
     { allowHttpJwks: deps.config.oauth2AllowHttpJwks },
   );
   const audit = auditor(deps);

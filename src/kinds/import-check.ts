@@ -55,13 +55,3 @@ export async function checkByLoading<T extends EndpointType, C extends Compiled>
 
 /** Numbers within the example's tolerance, anything else equal. */
 export const close = (tolerance: number) => (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= tolerance : a === b);
-
-/** The import check of a data endpoint, as far as it goes without a database: its SQL compiles. */
-export async function checkCompiles(spec: { readonly id: string }, compile: () => unknown): Promise<Checked> {
-  try {
-    compile();
-    return { problems: [], examplesChecked: 0 };
-  } catch (e) {
-    return { problems: [`${at(spec)}: ${describe(e).replace(/^Error: /, '')}`], examplesChecked: 0 };
-  }
-}

@@ -8,7 +8,7 @@ import type { SqlConnections } from '../sql/sql-client.js';
 import { parseStoredJson } from '../storage/stored-json.js';
 import { archiveFiles, checkByLoading, close } from './import-check.js';
 import { at, type CallContext, type Compiled, type EndpointKind, type GenerationFiles, type KindServices } from './kind.js';
-import { enrich } from './prediction/enrich.js';
+import { checkEnrichment, enrich } from './prediction/enrich.js';
 import { recordActions, type Item } from './record-actions.js';
 
 export { PredictionEndpointSpec } from '@apinode/protocol';
@@ -90,5 +90,12 @@ export const prediction: EndpointKind<'STD_PREDICTION' | 'STD_CLUSTERING', Predi
   ),
   load,
   preload: true,
-  check: (spec, ctx) => checkByLoading(() => load(spec, archiveFiles(ctx), ctx.services), spec, (endpoint) => checkExamples(spec, endpoint)),
+  // The model loads and scores its examples; enrichment lookups run once, rolled back, where the database is reachable.
+  check: async (spec, ctx) => {
+    const [model, lookups] = await Promise.all([
+      checkByLoading(() => load(spec, archiveFiles(ctx), ctx.services), spec, (endpoint) => checkExamples(spec, endpoint)),
+      spec.enrich.length ? checkEnrichment(spec, ctx) : null,
+    ]);
+    return { problems: [...model.problems, ...(lookups?.problems ?? [])], examplesChecked: model.examplesChecked };
+  },
 };

@@ -28,7 +28,7 @@ export function nodeSql(env: Record<string, string | undefined>, log: Logger, se
         throw ApiError.unavailable('SQL_UNAVAILABLE', 'The embedded database is not available');
       }
     };
-    clients.set('default', { run: async (s, ms) => (await client()).run(s, ms), close: async () => (await client()).close() });
+    clients.set('default', { run: async (s, ms) => (await client()).run(s, ms), check: async (s, ms) => (await client()).check(s, ms), close: async () => (await client()).close() });
   }
   return {
     sql: connectionLookup(clients),

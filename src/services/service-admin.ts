@@ -26,6 +26,7 @@ import { unpackArchive, type ArchiveInput, type ArchiveLimits } from './archive.
 import { mappedGenerations } from './dispatch.js';
 import { commitGeneration, validateGeneration } from './generation-import.js';
 import type { Generations } from './generations.js';
+import type { SqlConnections } from '../sql/sql-client.js';
 import { createdKey, findKey, keyInfo, newKey, newKeyId, withIds } from './keys.js';
 import type { ServiceRegistry } from './service-registry.js';
 
@@ -35,6 +36,8 @@ export interface Importer {
   readonly sandbox?: CodeSandbox | undefined;
   /** What an archive may hold: size packed and unpacked, files, bytes per file (archive-limits.ts). */
   readonly limits: ArchiveLimits;
+  /** The node's database connections: data endpoints' statements run once, rolled back, at import. @default - none: SQL is only compiled */
+  readonly sql?: SqlConnections | undefined;
 }
 
 export interface ServiceAdminOptions {
@@ -127,7 +130,7 @@ export class ServiceAdmin {
   async importArchive(serviceId: string, archive: (maxBytes: number) => Promise<ArchiveInput>): Promise<ImportResult> {
     await this.read(serviceId); // before reading a large archive for a service that does not exist
     const files = await unpackArchive(await archive(this.importer.limits.maxArchiveBytes), this.importer.limits);
-    const validated = await validateGeneration(files, this.importer.runtime, this.importer.sandbox);
+    const validated = await validateGeneration(files, this.importer.runtime, this.importer.sandbox, this.importer.sql);
     await commitGeneration(this.store, serviceId, validated);
     return {
       serviceId,
