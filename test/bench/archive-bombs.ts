@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants, createDeflateRaw, createGzip, crc32 } from 'node:zlib';
+import { ustarHeader } from '../support/archive-bombs.js';
 
 const GIB = 1024 ** 3;
 const LIMIT = 256 * 1024 * 1024;
@@ -35,21 +36,7 @@ async function squeeze(compressor: ReturnType<typeof createGzip>, size: number, 
   return new Uint8Array(Buffer.concat(out));
 }
 
-function tarHeader(name: string, size: number): Uint8Array<ArrayBuffer> {
-  const h = new Uint8Array(512);
-  const put = (s: string, at: number) => h.set(new TextEncoder().encode(s), at);
-  put(name, 0);
-  put('0000644\0', 100);
-  put('0000000\0', 108);
-  put('0000000\0', 116);
-  put(size.toString(8).padStart(11, '0') + '\0', 124);
-  put('00000000000\0', 136);
-  put('0', 156);
-  put('ustar\x0000', 257);
-  put('        ', 148);
-  put(h.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
+const tarHeader = (name: string, size: number) => ustarHeader(name, size) as Uint8Array<ArrayBuffer>;
 
 /** A one-entry zip of deflated zeros; the sizes written in its headers may lie (`declared`). */
 async function zipOfZeros(size: number, declared = size): Promise<Uint8Array<ArrayBuffer>> {
