@@ -89,11 +89,12 @@ export async function invoke(deps: Deps, c: Context<AppEnv>, admitted: Admitted,
     };
     const outcome = await action.run(lease.value, input, call).catch(modelFault);
     c.set('records', outcome.records ?? 0);
-    if (deps.queryLog && outcome.log?.length) {
+    const lines = deps.queryLog && outcome.log ? outcome.log() : [];
+    if (deps.queryLog && lines.length) {
       const time = new Date().toISOString();
       const where = { time, requestId: call.requestId, serviceId: call.serviceId, endpointId: call.endpointId, generation: call.generation, caller: admitted.caller };
       const cap = (v: unknown) => capped(v, deps.config.queryLogMaxFieldBytes);
-      deps.queryLog.write(outcome.log.map((r) => ({ ...where, features: cap(r.features), context: cap(r.context ?? null), result: cap(r.result), timing: outcome.timing ?? {} })));
+      deps.queryLog.write(lines.map((r) => ({ ...where, features: cap(r.features), context: cap(r.context ?? null), result: cap(r.result), timing: outcome.timing ?? {} })));
     }
     return { outcome, call };
   } finally {

@@ -60,7 +60,7 @@ const run = (name: 'run', method: 'GET' | 'POST', input: Action<FunctionEndpoint
   input,
   run: async (endpoint, args, call) => {
     const answer = await endpoint.run(args, call);
-    return { body: answer, log: [{ features: args, result: { response: answer.response } }], timing: answer.timing };
+    return { body: answer, log: () => [{ features: args, result: { response: answer.response } }], timing: answer.timing };
   },
 });
 

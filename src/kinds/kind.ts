@@ -65,8 +65,8 @@ export interface Outcome {
   readonly body: Record<string, unknown>;
   /** Records scored, for metrics. @default 0 */
   readonly records?: number;
-  /** Query-log lines, each with the answer's timing. @default - none */
-  readonly log?: readonly LoggedRecord[];
+  /** Query-log lines, each with the answer's timing; built only when a query log is on. @default - none */
+  readonly log?: () => readonly LoggedRecord[];
   readonly timing?: object;
 }
 

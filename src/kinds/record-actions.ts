@@ -36,7 +36,7 @@ type Ignorable = { readonly ignored?: boolean; readonly ignoreReason?: string | 
 export function recordActions<C extends Compiled, R extends Ignorable>(names: Names, score: ScoreItems<C, R>): Action<C, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any -- each action reads its own input
   const scored = async (endpoint: C, items: readonly Item[], call: CallContext, explanations?: ExplanationsParams) => {
     const out = await score(endpoint, items, call, explanations);
-    const log = items.map((item, i) => ({ features: item.features, context: item.context ?? null, result: out.results[i] }));
+    const log = () => items.map((item, i) => ({ features: item.features, context: item.context ?? null, result: out.results[i] }));
     return { out, log };
   };
   const single = async (endpoint: C, item: Item, call: CallContext, explanations?: ExplanationsParams) => {
