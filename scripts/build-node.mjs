@@ -18,8 +18,16 @@ const packagesExternalButWorkspaces = {
 const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/runtime/node.ts'],
-  outfile: 'dist/node/node.mjs',
+  // With the code threads' entry, which src/runtime/code-pool.ts starts as ./code-worker.mjs.
+  entryPoints: ['src/runtime/node.ts', 'src/runtime/code-worker.ts'],
+  // Split: what the entry imports lazily (PGlite, the S3 SDK, …) stays in its own chunk, with its
+  // packages' imports, so the node does not load them at start (issue 16). Chunks sit beside
+  // the entry, so paths resolved from import.meta.url stay right.
+  outdir: 'dist/node',
+  entryNames: '[name]',
+  chunkNames: 'chunk-[hash]',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
   bundle: true,
   plugins: [packagesExternalButWorkspaces],
   platform: 'node',

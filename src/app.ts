@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './api/env.js';
 import { adminRoutes } from './api/admin-routes.js';
+import { recordMetricWindows } from './api/admin-rollout-routes.js';
 import { corsForServices } from './api/cors.js';
 import { docsPage, type DocsAssets } from './api/docs-page.js';
 import { endpointRoutes } from './api/endpoint-routes.js';
@@ -8,13 +9,16 @@ import { commonHeaders, errorHandler, notFound, recordMetrics } from './api/http
 import { oipRoutes, recordOipMetrics } from './api/oip/routes.js';
 import { adminOpenApiRoutes, openApiRoutes } from './api/openapi/routes.js';
 import { CodeRuntime } from './code/code-runtime.js';
+import type { CodeEngine, CodeEngineOptions } from './code/engine.js';
 import { CodeSandbox, type SandboxWasm } from './code/sandbox.js';
 import type { Config } from './config.js';
 import type { ModelRuntime } from './inference/model-runtime.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import type { QueryLogSink } from './observability/query-log.js';
+import { createRollouts } from './rollout/rollouts.js';
 import type { Deps } from './services/deps.js';
+import { setPredictBatching } from './kinds/prediction-batch.js';
 import { Generations } from './services/generations.js';
 import { bucketImports, type ImportSource } from './services/import-source.js';
 import { ServiceRegistry } from './services/service-registry.js';
@@ -37,8 +41,12 @@ export interface Ports {
   readonly random?: () => number;
   /** The code sandbox's QuickJS WebAssembly module. @default - the package loads its own .wasm file (Node, Lambda) */
   readonly codeWasm?: SandboxWasm;
+  /** Where code endpoints run: a pool of threads on Node and Lambda (docs/isolation.md). @default - this thread, like Workers; also when APINODE_CODE_WORKERS=0 */
+  readonly codeEngine?: (options: CodeEngineOptions) => CodeEngine;
   /** Where the admin importFromArchive reads archives. @default - object keys under "imports/" in the store (Lambda, Workers) */
   readonly imports?: ImportSource;
+  /** Where the query log's store sink writes, read back by the drift report. @default - the store */
+  readonly queryLogStore?: ObjectStore;
   /** Swagger UI's files for the /docs page. @default - none: the page says it cannot show the documents */
   readonly docsAssets?: DocsAssets;
 }
@@ -50,17 +58,20 @@ export interface App {
 
 /** The one Hono app every runtime serves. Read it as the API's table of contents. */
 export function createApp(ports: Ports, config: Config): App {
+  setPredictBatching(config.predictBatching);
   const sql = ports.sql ?? (() => undefined);
   // Code endpoints' self-client calls back into this same app, in-process.
-  const code = new CodeRuntime(new CodeSandbox(ports.codeWasm), async (req) => app.fetch(req), ports.log);
+  const engine = ports.codeEngine && config.codeWorkers > 0 ? ports.codeEngine({ workers: config.codeWorkers, recycleMiB: config.codeRecycleMiB }) : undefined;
+  const code = new CodeRuntime(new CodeSandbox(ports.codeWasm, { engine, caps: config.codeCaps }), async (req) => app.fetch(req), ports.log);
   const deps: Deps = {
     config,
     log: ports.log,
     random: ports.random ?? Math.random,
-    metrics: new Metrics(),
+    metrics: new Metrics(() => ports.queryLog.stats()),
     sql,
     background: ports.background ?? ((p) => void p.catch(() => undefined)),
-    queryLog: config.queryLog === 'off' ? null : ports.queryLog,
+    rollouts: createRollouts({ store: ports.store, now: ports.now ?? Date.now, log: ports.log, invalidate: (id) => deps.registry.invalidate(id), windows: config.metricWindows, windowsEveryMs: config.metricWindowsEveryS * 1000 }),
+    queryLog: config.queryLog.length === 0 ? null : ports.queryLog,
     registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
     generations: new Generations(ports.store, { models: ports.models, sql, code, log: ports.log }, {
       modelCacheBytes: config.modelCacheBytes,
@@ -84,6 +95,8 @@ export function createApp(ports: Ports, config: Config): App {
   app.use('/oip/*', cors);
 
   app.use('/public/api/*', recordMetrics(deps.metrics));
+  // Per-generation minute windows in the bucket, summed across instances by guarded rollouts (src/rollout/).
+  app.use('/public/api/*', recordMetricWindows(deps));
   // Every action of every endpoint kind (src/kinds/registry.ts).
   app.route('/public/api/v1', endpointRoutes(deps));
   // OpenAPI documents (src/api/openapi/; a service's is admitted like a call) and the page that shows them.
@@ -91,6 +104,7 @@ export function createApp(ports: Ports, config: Config): App {
   app.route('/docs', docsPage(ports.docsAssets, config.admin));
 
   app.use('/oip/*', recordOipMetrics(deps.metrics));
+  app.use('/oip/*', recordMetricWindows(deps));
   // The Open Inference Protocol v2 (KServe, Triton, MLServer clients), one base URL per service.
   app.route('/oip', oipRoutes(deps));
 
@@ -98,7 +112,7 @@ export function createApp(ports: Ports, config: Config): App {
   if (config.admin) {
     const imports = ports.imports ?? bucketImports(ports.store);
     app.route('/', adminOpenApiRoutes());
-    app.route('/admin/api', adminRoutes(deps, { store: ports.store, runtime: ports.models, imports, sandbox: code.sandbox }));
+    app.route('/admin/api', adminRoutes(deps, { store: ports.store, runtime: ports.models, imports, sandbox: code.sandbox, queryLogStore: ports.queryLogStore }));
   }
 
   return { app, deps };

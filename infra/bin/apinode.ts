@@ -1,5 +1,6 @@
 // The apinode CDK app. Context (cdk.json or -c): regions (comma-separated, first = primary),
-// account, provisionedConcurrency, preload, codePath, database. Synth is offline: no lookups, no Docker.
+// account, provisionedConcurrency, preload, codePath, database, queryLog (APINODE_QUERY_LOG of every
+// function). Synth is offline: no lookups, no Docker; cdk-nag's AwsSolutions checks run in it.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
@@ -15,6 +16,7 @@ const ctx = (key: string): string | undefined => {
   return v === undefined || v === '' ? undefined : String(v);
 };
 const concurrency = ctx('provisionedConcurrency');
+const queryLog = ctx('queryLog');
 
 buildApinodeApp(app, {
   regions: (ctx('regions') ?? process.env.CDK_DEFAULT_REGION ?? 'eu-west-1').split(',').map((r) => r.trim()).filter(Boolean),
@@ -23,5 +25,6 @@ buildApinodeApp(app, {
   preload: ctx('preload'),
   codePath: ctx('codePath'),
   database: ctx('database') !== 'false',
+  environment: queryLog ? { APINODE_QUERY_LOG: queryLog } : undefined,
 });
 app.synth();

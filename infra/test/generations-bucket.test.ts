@@ -52,6 +52,26 @@ describe('GenerationsBucket', () => {
     });
   });
 
+  it('expires the instances\' metric windows after a week, and logs every access to a log bucket of its own', () => {
+    // GIVEN a bucket with defaults / WHEN synthesised
+    const t = stackWith();
+    // THEN
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-metric-windows', Prefix: 'metrics/', ExpirationInDays: 7 })]) },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^GenerationsAccessLogs') }, LogFilePrefix: 'generations/' },
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 90 })] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.absent(),
+    });
+    // S3's log delivery writes under a bucket policy (ownership is enforced, so no ACL)
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('^GenerationsAccessLogs') },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]) },
+    });
+  });
+
   it('does not replicate without replicas', () => {
     const t = stackWith();
     t.hasResourceProperties('AWS::S3::Bucket', { ReplicationConfiguration: Match.absent() });

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { NodeFunction, type NodeFunctionProps } from '../lib/node-function.js';
-import { actionsOf, fakeBundle } from './support.js';
+import { actionsOf, fakeBundle, functions, statements } from './support.js';
 
 const codePath = fakeBundle();
 
@@ -18,10 +18,7 @@ function synth(props: Partial<NodeFunctionProps> = {}) {
 }
 
 /** Every action the function's role may perform. */
-function roleActions(t: Template): string[] {
-  const policies = Object.values(t.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }[];
-  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap(actionsOf));
-}
+const roleActions = (t: Template): string[] => statements(t).flatMap(actionsOf);
 
 describe('NodeFunction', () => {
   it('runs the shared bundle on arm64 and Node 22, serving the bucket', () => {
@@ -36,13 +33,39 @@ describe('NodeFunction', () => {
     });
   });
 
-  it('gives the user-facing node read access only: it cannot write or delete', () => {
+  it('gives the user-facing node read access only: it writes its metric windows under metrics/ and nothing else', () => {
     // GIVEN access "read" / WHEN synthesised / THEN
-    const actions = roleActions(synth({ access: 'read' }));
+    const t = synth({ access: 'read' });
+    const actions = roleActions(t);
     expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:ListBucket', 'secretsmanager:GetSecretValue']));
-    expect(actions.filter((a) => /^s3:(Put|Delete|\*)|^s3:.*Acl|^\*$/.test(a))).toEqual([]);
-    const env = Object.values(synth({ access: 'read' }).findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
-    expect(env.Properties.Environment.Variables.APINODE_ADMIN).toBeUndefined();
+    expect(actions.filter((a) => /^s3:(Delete|\*)|^s3:.*Acl|^\*$/.test(a))).toEqual([]);
+    const puts = statements(t).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:Put')));
+    expect(puts).toEqual([expect.objectContaining({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Bucket/), 'Arn'] }, '/metrics/*']] } })]);
+    const env = functions(t)[0]!.Properties.Environment.Variables;
+    expect(env.APINODE_ADMIN).toBeUndefined();
+    expect(env.APINODE_ADMIN_KEY_SECRET_ARN).toBeUndefined();
+  });
+
+  it('runs under its own role, which writes to its own log group only (no AWS managed policy)', () => {
+    const t = synth();
+    t.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }), ManagedPolicyArns: Match.absent() });
+    const logs = statements(t).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+    expect(logs).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^NodeLogs/), 'Arn'] } })]);
+  });
+
+  it('hands the admin node the bootstrap key secret by ARN, readable by its role, and refuses it to the user node', () => {
+    // GIVEN an admin node with a key secret
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), 'S', { env: { region: 'eu-west-1' } });
+    const key = new secretsmanager.Secret(stack, 'AdminKey');
+    new NodeFunction(stack, 'Admin', { bucket: new s3.Bucket(stack, 'Bucket'), access: 'read-write', urlAuth: 'IAM', codePath, adminKeySecret: key });
+    const t = Template.fromStack(stack);
+    // THEN its environment holds the ARN, never the key, and its role may read that secret
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ APINODE_ADMIN_KEY_SECRET_ARN: { Ref: Match.stringLikeRegexp('^AdminKey') }, APINODE_ADMIN_KEY: Match.absent() }) } });
+    expect(statements(t).filter((s) => JSON.stringify(s.Resource).includes('AdminKey')).flatMap(actionsOf)).toEqual(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']);
+    expect(() => synth({ access: 'read', adminKeySecret: new secretsmanager.Secret(new Stack(), 'K') })).toThrow(/adminKeySecret needs access 'read-write'/);
+    // and the admin node is never on a public URL
+    expect(() => synth({ access: 'read-write' })).toThrow("NodeFunction: access 'read-write' (the admin node) needs urlAuth 'IAM'");
+    expect(() => synth({ access: 'read-write', urlAuth: 'PUBLIC' })).toThrow(/needs urlAuth 'IAM'/);
   });
 
   it('gives the admin node write access and turns the admin routes on', () => {
@@ -74,6 +97,14 @@ describe('NodeFunction', () => {
     const t = synth({ provisionedConcurrency: 2, preload: 'demo' });
     t.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ APINODE_PRELOAD: 'demo' }) } });
+  });
+
+  it('lets the query log\'s store sink write under its prefix when it is on, and only then', () => {
+    // GIVEN the store sink on, in the node's bucket, then in a bucket of its own / THEN PutObject on exactly that prefix
+    const puts = (t: Template) => statements(t).filter((s) => actionsOf(s).includes('s3:PutObject')).map((s) => JSON.stringify(s.Resource));
+    expect(puts(synth({ environment: { APINODE_QUERY_LOG: 'stdout, store' } }))).toEqual([expect.stringContaining('"/metrics/*"'), expect.stringContaining('"/querylog/*"')]);
+    expect(puts(synth({ environment: { APINODE_QUERY_LOG: 'store', APINODE_QUERY_LOG_BUCKET: 'my-query-logs', APINODE_QUERY_LOG_PREFIX: 'ql/' } })).at(-1)).toContain(':s3:::my-query-logs/ql/*');
+    expect(puts(synth({ environment: { APINODE_QUERY_LOG: 'stdout' } }))).toHaveLength(1);
   });
 
   it('rejects bad sizes, old runtimes and a missing bundle with what it got', () => {

@@ -11,6 +11,8 @@ import { authenticateAdmin } from './admin-auth.js';
 import { auditor, idParam, type AdminContext, type AdminEnv } from './admin-env.js';
 import { corsRoutes } from './admin-cors-routes.js';
 import { keyRoutes } from './admin-keys-routes.js';
+import { driftRoutes } from './admin-drift-routes.js';
+import { rolloutRoutes } from './admin-rollout-routes.js';
 import type { Deps } from '../services/deps.js';
 import { readBodyStream, readJson } from './http.js';
 
@@ -20,6 +22,8 @@ export interface AdminPorts {
   /** Where importFromArchive reads archives (src/services/import-source.ts). */
   readonly imports: ImportSource;
   readonly sandbox?: CodeSandbox | undefined;
+  /** Where the store query-log sink writes, when not the generations bucket (drift reports read it). @default - store */
+  readonly queryLogStore?: ObjectStore | undefined;
 }
 
 /**
@@ -112,6 +116,8 @@ export function adminRoutes(deps: Deps, ports: AdminPorts): Hono<AdminEnv> {
 
   app.route('/', keyRoutes(deps, store, services));
   app.route('/', corsRoutes(deps, services));
+  app.route('/', driftRoutes(deps, ports.queryLogStore ?? store, services));
+  app.route('/', rolloutRoutes(deps));
 
   app.get('/metrics', (c) => {
     const prometheus = c.req.query('format') === 'prometheus' || (c.req.header('accept') ?? '').includes('text/plain');

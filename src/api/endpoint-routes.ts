@@ -5,8 +5,8 @@ import { ApiError } from '../errors.js';
 import type { Action, CallContext, Input, Outcome } from '../kinds/kind.js';
 import { ALL_ACTIONS, actionOf } from '../kinds/registry.js';
 import { chooseGeneration, type DispatchRequest } from '../services/dispatch.js';
-import { ModelError } from '../inference/model-runtime.js';
-import { capped } from '../observability/query-log.js';
+import { ModelError, ModelRuntimeError } from '../inference/model-runtime.js';
+import { errorLine, okLines, type LoggedRequest } from '../observability/query-log-lines.js';
 import type { Deps } from '../services/deps.js';
 import { authenticate, type Caller } from './auth.js';
 import type { AppEnv } from './env.js';
@@ -64,18 +64,44 @@ export interface Invoked {
  * front door renders the outcome in its own protocol.
  */
 export async function invoke(deps: Deps, c: Context<AppEnv>, admitted: Admitted, how: Invocation): Promise<Invoked> {
+  const known: Known = {};
+  try {
+    return await invokeOnce(deps, c, admitted, how, known);
+  } catch (e) {
+    // One 'error' line once the endpoint and generation are known: error rates per generation.
+    if (deps.queryLog && known.request) deps.queryLog.write([errorLine(known.request, e, known.timing)]);
+    throw e;
+  }
+}
+
+/** What the query log knows of a request so far. */
+interface Known {
+  request?: LoggedRequest;
+  timing?: object;
+}
+
+/** The action's name in the query log: OIP's infer runs predict-multi but is logged as itself. */
+const loggedAction = (c: Context<AppEnv>, action: Action | undefined) =>
+  c.req.path.startsWith('/oip/') ? 'oip-infer' : (action?.name ?? c.req.path.split('/').filter(Boolean).pop() ?? '');
+
+async function invokeOnce(deps: Deps, c: Context<AppEnv>, admitted: Admitted, how: Invocation, known: Known): Promise<Invoked> {
   const generation = await bind(deps, admitted, how.dispatch);
   c.header('X-Apinode-Generation', generation.id);
   c.set('generation', generation.id);
   const spec = generation.endpoints.get(admitted.endpointId);
   if (!spec) throw ApiError.notFound('ENDPOINT_NOT_FOUND', `Endpoint "${admitted.endpointId}" does not exist in generation "${generation.id}" of service "${admitted.service.serviceId}"`);
+  const arrivedAt = Date.now() - (performance.now() - c.get('startedAt'));
+  known.request = { arrivedAt, requestId: c.get('requestId'), serviceId: admitted.service.serviceId, endpointId: spec.id, generation: generation.id, action: loggedAction(c, undefined), caller: admitted.caller };
   const action: Action = how.action(spec);
+  known.request = { ...known.request, action: loggedAction(c, action) };
   const input = await how.input(action, spec);
+  capBatch(input, deps.config.maxBatchRecords);
 
   const preProcessing = since(c.get('startedAt'));
   const waitFrom = performance.now();
   const lease = await generation.acquire(spec.id);
   const wait = since(waitFrom);
+  known.timing = { preProcessing, wait };
   try {
     const call: CallContext = {
       requestId: c.get('requestId'),
@@ -90,22 +116,40 @@ export async function invoke(deps: Deps, c: Context<AppEnv>, admitted: Admitted,
     const outcome = await action.run(lease.value, input, call).catch(modelFault);
     c.set('records', outcome.records ?? 0);
     const lines = deps.queryLog && outcome.log ? outcome.log() : [];
-    if (deps.queryLog && lines.length) {
-      const time = new Date().toISOString();
-      const where = { time, requestId: call.requestId, serviceId: call.serviceId, endpointId: call.endpointId, generation: call.generation, caller: admitted.caller };
-      const cap = (v: unknown) => capped(v, deps.config.queryLogMaxFieldBytes);
-      deps.queryLog.write(lines.map((r) => ({ ...where, features: cap(r.features), context: cap(r.context ?? null), result: cap(r.result), timing: outcome.timing ?? {} })));
-    }
+    if (deps.queryLog && lines.length) deps.queryLog.write(okLines(known.request, lines, outcome.timing, deps.config.queryLogMaxFieldBytes));
     return { outcome, call };
   } finally {
     lease.release();
   }
 }
 
-/** A model that failed while serving is a typed 500; its runtime's own words are logged (cause), never answered. */
+/** A model that failed while serving is a typed 500 (503: out of memory); its runtime's own words are logged (cause), never answered. */
 function modelFault(e: unknown): never {
   if (!(e instanceof ModelError)) throw e;
+  if (e instanceof ModelRuntimeError) {
+    const resources = e.kind === 'resources';
+    throw new ApiError(
+      resources ? 503 : 500,
+      'MODEL_RUNTIME_ERROR',
+      resources ? 'The model runtime could not allocate what this request needs' : 'The model failed on this input in the model runtime',
+      `${resources ? 'retry, or send fewer records per request' : 'the model cannot score this input'}; the session is reloaded before its next run (the cause is logged under the request id)`,
+      { cause: e.cause ?? e },
+    );
+  }
   throw new ApiError(500, 'MODEL_RUN_FAILED', 'The model failed while scoring this request', 'the model runtime failed, or the model answered what its manifest does not describe (the cause is logged under the request id)', { cause: e.cause ?? e });
+}
+
+/**
+ * A batch of more records than the node scores per request is a 400: predict-multi and
+ * predict-effect-multi items, OIP infer rows, lookup-multi items. Forecast items are one history
+ * (rows of time series), bounded by the body size only.
+ */
+function capBatch(input: unknown, max: number): void {
+  const items = (input as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items) || items.length <= max) return;
+  const first: unknown = items[0];
+  if (!(first && typeof first === 'object' && ('features' in first || 'data' in first))) return;
+  throw ApiError.badRequest('INVALID_REQUEST', `The request holds ${items.length} records; this node scores at most ${max} per request`, 'split the batch into several requests (the limit is APINODE_MAX_BATCH_RECORDS)');
 }
 
 /** The service exists, the caller may use it, it is serving. Runs before the body is read, so an anonymous caller learns nothing from a 400. */

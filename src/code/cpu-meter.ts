@@ -13,6 +13,8 @@ export class CpuMeter {
   usedMs = 0;
   interrupted = false;
   private since = -1;
+  /** enter() calls not yet left: reading a thrown value while evaluating nests them. */
+  private depth = 0;
   private lastTick = -1;
   private frozenTicks = 0;
 
@@ -26,11 +28,13 @@ export class CpuMeter {
   }
 
   enter(): void {
+    if (this.depth++ > 0) return;
     this.since = performance.now();
     this.lastTick = this.since;
   }
 
   leave(): void {
+    if (this.depth === 0 || --this.depth > 0) return;
     if (this.since >= 0) this.usedMs += performance.now() - this.since;
     this.since = -1;
   }

@@ -31,6 +31,8 @@ export interface Bridged {
 
 const MAX_LOG_LINES = 100;
 const MAX_LOG_CHARS = 2000;
+/** Largest JSON of one host call's arguments: the main thread serializes what it is handed. */
+const MAX_HOST_ARGS_CHARS = 8 * 1024 * 1024;
 
 export function installHost(inst: Bridged): void {
   const { vm } = inst;
@@ -46,8 +48,15 @@ export function installHost(inst: Bridged): void {
     const g = vm.getString(group);
     const m = vm.getString(method);
     const impl = inst.host?.groups[g]?.[m];
-    const text = vm.getString(args); // handles passed in live only during this call
-    const work = impl ? Promise.resolve().then(() => impl(...(JSON.parse(text) as unknown[]))) : Promise.reject(new Error(`apinode.${g}.${m} is not available here`));
+    const length = vm.getProp(args, 'length');
+    const chars = vm.getNumber(length);
+    length.dispose();
+    const text = chars > MAX_HOST_ARGS_CHARS ? '' : vm.getString(args); // handles passed in live only during this call
+    const work = !impl
+      ? Promise.reject(new Error(`apinode.${g}.${m} is not available here`))
+      : text === ''
+        ? Promise.reject(new Error(`the arguments of apinode.${g}.${m} are ${chars} characters of JSON, more than ${MAX_HOST_ARGS_CHARS}`))
+        : Promise.resolve().then(() => impl(...(JSON.parse(text) as unknown[])));
     work.then(
       (value) => settle(inst, deferred, () => vm.newString(JSON.stringify(value ?? null))),
       (err: unknown) => settle(inst, deferred, () => hostErrorHandle(vm, err), true),

@@ -5,22 +5,25 @@
  */
 export const PRELUDE = String.raw`(() => {
   const log = globalThis.__log, call = globalThis.__call, context = globalThis.__context;
-  const groups = JSON.parse(globalThis.__setup);
+  // The intrinsics the answers are made with, as they are before user code can replace them.
+  const { stringify, parse } = JSON, keys = Object.keys, apply = Reflect.apply, fnText = Function.prototype.toString;
+  const groups = parse(globalThis.__setup);
   for (const k of ['__log', '__call', '__context', '__setup']) delete globalThis[k];
   const text = (x) => {
     if (typeof x === 'string') return x;
     if (x instanceof Error) return String(x);
-    try { const s = JSON.stringify(x); return s === undefined ? String(x) : s; } catch { return String(x); }
+    try { const s = stringify(x); return s === undefined ? String(x) : s; } catch { return String(x); }
   };
   const console = {};
-  for (const level of ['log', 'info', 'warn', 'error', 'debug']) console[level] = (...a) => log(level, a.map(text).join(' '));
+  // Cut here, in the sandbox: the host never copies more than a log line keeps.
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) console[level] = (...a) => log(level, a.map(text).join(' ').slice(0, 2001));
   const apinode = {};
   for (const [group, methods] of Object.entries(groups)) {
     const o = {};
-    for (const m of methods) o[m] = (...args) => call(group, m, JSON.stringify(args)).then(JSON.parse);
+    for (const m of methods) o[m] = (...args) => call(group, m, stringify(args)).then(parse);
     apinode[group] = Object.freeze(o);
   }
-  Object.defineProperty(apinode, 'context', { get: () => JSON.parse(context()), enumerable: true });
+  Object.defineProperty(apinode, 'context', { get: () => parse(context()), enumerable: true });
   apinode.getSelfClient = () => {
     if (!apinode.client) throw new Error('no self-client in this kind of endpoint');
     return apinode.client;
@@ -30,16 +33,16 @@ export const PRELUDE = String.raw`(() => {
   hidden('apinode', Object.freeze(apinode));
   hidden('__invoke', async (fn, lists, ctxGroup) => {
     const out = [];
-    for (const { args, holes } of JSON.parse(lists)) {
+    for (const { args, holes } of parse(lists)) {
       for (const i of holes) args[i] = undefined;
       if (ctxGroup) args.push(apinode[ctxGroup]);
       const r = await fn(...args);
       out.push(r === undefined ? null : r);
     }
-    return JSON.stringify(out);
+    return stringify(out);
   });
-  hidden('__exports', (ns) => JSON.stringify(Object.keys(ns).map((k) => {
+  hidden('__exports', (ns) => stringify(keys(ns).map((k) => {
     const f = typeof ns[k] === 'function';
-    return [k, f ? 'function' : 'value', f ? Function.prototype.toString.call(ns[k]) : ''];
+    return [k, f ? 'function' : 'value', f ? apply(fnText, ns[k], []) : ''];
   })));
 })();`;

@@ -18,18 +18,19 @@ interface Stopped {
 /** A QuickJS exception as the node's error: the limit that stopped it, or the user's message. Disposes `error`. */
 export function exceptionError(inst: Stopped, error: QuickJSHandle, during: string): ApiError {
   let dumped: unknown;
+  // Reading a thrown value runs the user's getters (message, toJSON, a Proxy's traps): on the meter.
+  inst.meter.enter();
   try {
     dumped = inst.vm.dump(error);
   } catch {
     dumped = { message: 'unknown error' };
   } finally {
+    inst.meter.leave();
     error.dispose();
   }
-  const e = (typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) }) as { name?: string; message?: string; stack?: string };
+  const e = (typeof dumped === 'object' && dumped !== null ? dumped : { message: String(dumped) }) as { name?: string; message?: string; stack?: string; errorType?: unknown };
   const message = String(e.message ?? 'unknown error');
-  if (inst.meter.interrupted) {
-    return new ApiError(500, 'CODE_TIMEOUT', `The code exceeded its CPU time limit of ${inst.meter.limitMs} ms`, `stopped while ${during}; raise code.limits.cpuTimeMs in the manifest if this is expected`);
-  }
+  if (inst.meter.interrupted) return timeoutError(inst.meter, during);
   if (/out of memory/i.test(message)) {
     return new ApiError(500, 'CODE_MEMORY_LIMIT', `The code exceeded its memory limit of ${inst.limits.memoryMiB} MiB`, `stopped while ${during}; raise code.limits.memoryMiB in the manifest if this is expected`);
   }
@@ -38,7 +39,30 @@ export function exceptionError(inst: Stopped, error: QuickJSHandle, during: stri
   const frame = typeof e.stack === 'string' ? /at (\S+) \(([^)]+):(\d+):(\d+)\)/.exec(e.stack) : null;
   const where = frame && !frame[2]!.includes('apinode-prelude') ? ` (in ${frame[1]}, ${frame[2]} line ${frame[3]})` : '';
   const text = `${name}${message}`.slice(0, 1000);
+  // A request budget the code ran into through its self-client, left uncaught: the request
+  // answers that budget's own error (508), at every level of the nesting, not a CODE_ERROR.
+  const budget = typeof e.errorType === 'string' && Object.hasOwn(PROPAGATED, e.errorType) ? PROPAGATED[e.errorType] : undefined;
+  if (budget) return new ApiError(budget.status, budget.type, message.slice(0, 1000), `${text}${where}`);
   return new ApiError(500, 'CODE_ERROR', text, `${text}${where}`);
+}
+
+/** Budget errors that pass through user code unchanged when it does not catch them (the status is ours, never the code's). */
+const PROPAGATED: Readonly<Record<string, { readonly status: 508; readonly type: 'SELF_CALL_TOO_DEEP' | 'SELF_CALL_LIMIT_EXCEEDED' }>> = {
+  SELF_CALL_TOO_DEEP: { status: 508, type: 'SELF_CALL_TOO_DEEP' },
+  SELF_CALL_LIMIT_EXCEEDED: { status: 508, type: 'SELF_CALL_LIMIT_EXCEEDED' },
+};
+
+export function timeoutError(meter: CpuMeter, during: string): ApiError {
+  return new ApiError(500, 'CODE_TIMEOUT', `The code exceeded its CPU time limit of ${meter.limitMs} ms`, `stopped while ${during}; raise code.limits.cpuTimeMs in the manifest if this is expected`);
+}
+
+/** The call ran past its wall-clock deadline (waits included): stopped in the sandbox or, in a pool, by ending its thread. */
+export function deadlineError(wallMs: number): ApiError {
+  return new ApiError(500, 'CODE_DEADLINE_EXCEEDED', `The code did not finish within its deadline of ${Math.round(wallMs)} ms`, 'the call, its waits and nested self-client calls included, ran past code.limits.wallTimeMs or the request\'s budget (docs/isolation.md)');
+}
+
+export function answerTooLarge(max: number, bytes: string): ApiError {
+  return new ApiError(500, 'CODE_ANSWER_TOO_LARGE', `The code's answer is larger than this node allows (${max} bytes of JSON)`, `the answer has ${bytes} bytes of JSON; APINODE_CODE_MAX_ANSWER_BYTES is ${max}`);
 }
 
 /**

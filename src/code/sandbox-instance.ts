@@ -9,7 +9,7 @@ import { ApiError } from '../errors.js';
 import { CpuMeter } from './cpu-meter.js';
 import { installHost, runPendingJobs, type Bridged, type HostApi } from './host-bridge.js';
 import { PRELUDE } from './prelude.js';
-import { crashError, exceptionError } from './sandbox-errors.js';
+import { answerTooLarge, crashError, deadlineError, exceptionError, timeoutError } from './sandbox-errors.js';
 
 export interface SandboxCall {
   /** Module source and its file name (for stack traces). */
@@ -22,6 +22,10 @@ export interface SandboxCall {
   readonly ctxGroup?: string;
   readonly limits: CodeLimits;
   readonly host: HostApi;
+  /** Wall-clock milliseconds the call may wait (on host calls) before it is stopped. @default - none */
+  readonly wallMs?: number;
+  /** Largest answer, in bytes of JSON (all invocations together). @default - none */
+  readonly maxAnswerBytes?: number;
 }
 
 export interface SandboxResult {
@@ -105,27 +109,68 @@ export async function invoke(inst: Instance, call: SandboxCall): Promise<Sandbox
     if (started.error) throw exceptionError(inst, started.error, 'running the function');
     promise = started.value;
     let done = false;
-    const settled = vm.resolvePromise(promise).finally(() => (done = true));
+    // resolvePromise reads the global Promise and calls `then`: user code may have replaced both.
+    const settled = metered(inst, () => vm.resolvePromise(promise!)).finally(() => (done = true));
     runPendingJobs(inst);
     // A promise that waits on nothing the host still owes can never settle.
     let watch: ReturnType<typeof setInterval> | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stuck = new Promise<'stuck'>((resolve) => (watch = setInterval(() => !done && inst.pending.size === 0 && resolve('stuck'), 20)));
+    const late = new Promise<'late'>((resolve) => call.wallMs !== undefined && (timer = setTimeout(() => resolve('late'), Math.max(0, call.wallMs))));
     let outcome;
     try {
-      outcome = await Promise.race([settled, stuck]);
+      outcome = await Promise.race([settled, stuck, late]);
     } finally {
       if (watch !== undefined) clearInterval(watch);
+      if (timer !== undefined) clearTimeout(timer);
     }
     if (outcome === 'stuck') throw new ApiError(500, 'CODE_ERROR', `The function "${call.exportName}" returned a promise that never settles`);
+    if (outcome === 'late') throw deadlineError(call.wallMs!);
     if (outcome.error) throw exceptionError(inst, outcome.error, 'running the function');
-    const text = vm.getString(outcome.value);
-    outcome.value.dispose();
+    const text = readAnswer(inst, outcome.value, call.maxAnswerBytes);
     return { values: JSON.parse(text) as unknown[], startUs: inst.startUs, cpuUs: Math.round(meter.usedMs * 1000) };
   } catch (e) {
+    // Host work on the meter (reading a replaced `then`) stopped by it: the code's limit, not a crash.
+    if (!(e instanceof ApiError) && meter.interrupted) throw timeoutError(meter, 'running the function');
     throw crashError(e, inst.dropModule);
   } finally {
     promise?.dispose();
     for (const h of [fn, runner, args, ctx]) h.dispose();
+  }
+}
+
+/**
+ * The answer's JSON text (made by the prelude, on the meter), refused past `max` bytes before it
+ * is copied out of the sandbox when its length alone says so. Disposes `value`.
+ */
+function readAnswer(inst: Instance, value: QuickJSHandle, max: number | undefined): string {
+  try {
+    // The prelude answers a string, unless user code replaced what it calls: then no getter or toString of theirs runs here.
+    if (inst.vm.typeof(value) !== 'string') throw new ApiError(500, 'CODE_ERROR', 'The code replaced what the sandbox uses to answer (JSON, Promise); its answer cannot be read');
+    if (max !== undefined) {
+      const length = inst.vm.getProp(value, 'length');
+      const chars = inst.vm.getNumber(length);
+      length.dispose();
+      // UTF-8 takes 1 to 3 bytes per UTF-16 unit.
+      if (chars > max) throw answerTooLarge(max, `at least ${chars}`);
+      const text = inst.vm.getString(value);
+      const bytes = chars * 3 <= max ? chars : new TextEncoder().encode(text).length;
+      if (bytes > max) throw answerTooLarge(max, String(bytes));
+      return text;
+    }
+    return inst.vm.getString(value);
+  } finally {
+    value.dispose();
+  }
+}
+
+/** Runs host work that may run user code (getters, replaced globals) on the CPU meter. */
+export function metered<T>(inst: Bridged, work: () => T): T {
+  inst.meter.enter();
+  try {
+    return work();
+  } finally {
+    inst.meter.leave();
   }
 }
 

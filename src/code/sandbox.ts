@@ -1,142 +1,62 @@
-import RELEASE_SYNC from '@jitl/quickjs-wasmfile-release-sync';
-import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import type { CodeLimits } from '@apinode/protocol';
-import type { HostApi } from './host-bridge.js';
-import { unavailableError } from './sandbox-errors.js';
-import { disposeInstance, invoke, KeptInstance, newInstance, type Instance, type SandboxCall, type SandboxResult } from './sandbox-instance.js';
+import type { CodeEngine, KeptState, ModuleShape } from './engine.js';
+import { DEFAULT_CODE_CAPS, type CodeCaps } from './limits.js';
+import { LocalEngine, type SandboxWasm } from './local-engine.js';
+import type { SandboxCall, SandboxResult } from './sandbox-instance.js';
 
 export type { HostApi } from './host-bridge.js';
+export type { CodeEngine, KeptState, ModuleShape } from './engine.js';
+export type { CodeCaps } from './limits.js';
+export type { SandboxWasm } from './local-engine.js';
 export { KeptInstance, type Instance, type SandboxCall, type SandboxResult } from './sandbox-instance.js';
 
-/**
- * The QuickJS WebAssembly module, handed in by the runtime entry where the platform cannot
- * compile WebAssembly from bytes (Workers: imported as CompiledWasm). Absent, the variant
- * loads its own `.wasm` file next to its glue (Node; Lambda, where the bundle ships it).
- */
-export type SandboxWasm = WebAssembly.Module | (() => Promise<WebAssembly.Module>);
-
-/** A module that evaluated, and what it exports. */
-export interface ModuleShape {
-  readonly exports: Record<string, 'function' | 'value'>;
-  /** Source text of each exported function (QuickJS keeps it), to read parameter names from. */
-  readonly sources: Record<string, string>;
+export interface SandboxOptions {
+  /** Where calls run. @default - a LocalEngine in this thread */
+  readonly engine?: CodeEngine;
+  /** What the operator allows (APINODE_CODE_MAX_*). @default DEFAULT_CODE_CAPS */
+  readonly caps?: CodeCaps;
 }
 
 /**
- * Runs user JavaScript in QuickJS compiled to WebAssembly: no eval of user code in the host
- * engine (Workers forbid it), no globals beyond the ECMAScript ones plus `console` and
- * `apinode`, a CPU-time and a memory limit per call. One WebAssembly instance per node
- * instance; every call gets its own QuickJS runtime (heap) unless `keepState` says otherwise.
+ * The code sandbox the node calls: its engine (this thread, or a pool of threads on Node and
+ * Lambda) and the operator's caps that imports are checked against and calls clamped to
+ * (docs/isolation.md). QuickJS compiled to WebAssembly either way (src/code/local-engine.ts).
  */
-export class CodeSandbox {
-  private module: Promise<QuickJSWASMModule> | null = null;
-  /** Milliseconds the last WebAssembly instantiation took (the sandbox start cost). */
-  startMs = 0;
+export class CodeSandbox implements CodeEngine {
+  readonly engine: CodeEngine;
+  readonly caps: CodeCaps;
 
-  constructor(private readonly wasm?: SandboxWasm) {}
+  constructor(wasm?: SandboxWasm, options: SandboxOptions = {}) {
+    this.engine = options.engine ?? new LocalEngine(wasm);
+    this.caps = options.caps ?? DEFAULT_CODE_CAPS;
+  }
 
-  /** Instantiates the WebAssembly module now (it is otherwise done on first use). */
+  /** Milliseconds the last WebAssembly instantiation took, when this thread runs the calls. */
+  get startMs(): number {
+    return this.engine instanceof LocalEngine ? this.engine.startMs : 0;
+  }
+
   async start(): Promise<void> {
-    await this.quickjs();
+    await this.engine.start?.();
   }
 
-  private quickjs(): Promise<QuickJSWASMModule> {
-    if (!this.module) {
-      const t0 = performance.now();
-      const wasm = this.wasm;
-      const variant = wasm ? newVariant(RELEASE_SYNC, { wasmModule: typeof wasm === 'function' ? wasm : () => wasm }) : RELEASE_SYNC;
-      this.module = newQuickJSWASMModuleFromVariant(variant).then(
-        (m) => ((this.startMs = performance.now() - t0), m),
-        (e: unknown) => {
-          this.module = null;
-          throw unavailableError(e);
-        },
-      );
-    }
-    return this.module;
+  inspect(source: string, file: string, limits: CodeLimits): Promise<ModuleShape> {
+    return this.engine.inspect(source, file, limits);
   }
 
-  /** Called by an instance that saw the shared module fail: the next call instantiates a new one. */
-  private readonly dropModule = (): void => {
-    this.module = null;
-  };
-
-  /** Evaluates a module (at import) and describes its exports; throws what went wrong as text. */
-  async inspect(source: string, file: string, limits: CodeLimits): Promise<ModuleShape> {
-    const shape: ModuleShape = { exports: {}, sources: {} };
-    await this.withInstance(source, file, limits, null, async (inst) => {
-      const { vm } = inst;
-      const keys = vm.getProp(vm.global, '__exports');
-      const listed = vm.unwrapResult(vm.callFunction(keys, vm.undefined, inst.ns));
-      keys.dispose();
-      const list = JSON.parse(vm.getString(listed)) as [string, 'function' | 'value', string][];
-      listed.dispose();
-      for (const [name, kind, text] of list) {
-        shape.exports[name] = kind;
-        if (kind === 'function') shape.sources[name] = text;
-      }
-    });
-    return shape;
+  run(call: SandboxCall, kept?: KeptState): Promise<SandboxResult> {
+    return this.engine.run(call, kept);
   }
 
-  /** Runs the call in a fresh runtime, or in `kept` (a state kept across calls) when given. */
-  async run(call: SandboxCall, kept?: KeptInstance): Promise<SandboxResult> {
-    if (kept) return kept.serialize(() => this.runIn(call, kept));
-    let result: SandboxResult | undefined;
-    await this.withInstance(call.source, call.file, call.limits, call.host, async (inst) => {
-      result = await invoke(inst, call);
-    });
-    return result!;
+  keep(): KeptState {
+    return this.engine.keep();
   }
 
-  /** A state that lives across calls: one runtime per endpoint and node instance, calls in turn. */
-  keep(): KeptInstance {
-    return new KeptInstance();
+  release(kept: KeptState): void {
+    this.engine.release(kept);
   }
 
-  /** Frees a kept state's runtime (its heap lives in the WebAssembly memory, which no GC reclaims). */
-  release(kept: KeptInstance): void {
-    void kept.serialize(async () => {
-      if (kept.instance) disposeInstance(kept.instance);
-      kept.instance = null;
-    });
-  }
-
-  private async runIn(call: SandboxCall, kept: KeptInstance): Promise<SandboxResult> {
-    const t0 = performance.now();
-    if (!kept.instance) {
-      const inst = await this.create(call.source, call.file, call.limits, call.host);
-      kept.instance = inst;
-    }
-    const inst = kept.instance;
-    inst.host = call.host;
-    inst.logLines = 0;
-    inst.meter.reset(call.limits.cpuTimeMs);
-    const startUs = Math.round((performance.now() - t0) * 1000);
-    try {
-      const r = await invoke(inst, call);
-      return { ...r, startUs };
-    } catch (e) {
-      // A limit hit or a crash may leave the module half-updated: start afresh next time.
-      kept.instance = null;
-      disposeInstance(inst);
-      throw e;
-    }
-  }
-
-  private async withInstance(source: string, file: string, limits: CodeLimits, host: HostApi | null, use: (inst: Instance) => Promise<void>): Promise<void> {
-    const inst = await this.create(source, file, limits, host);
-    try {
-      await use(inst);
-    } finally {
-      disposeInstance(inst);
-    }
-  }
-
-  private async create(source: string, file: string, limits: CodeLimits, host: HostApi | null): Promise<Instance> {
-    const t0 = performance.now();
-    const inst = newInstance(await this.quickjs(), source, file, limits, host, this.dropModule);
-    inst.startUs = Math.round((performance.now() - t0) * 1000);
-    return inst;
+  async close(): Promise<void> {
+    await this.engine.close?.();
   }
 }

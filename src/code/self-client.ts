@@ -1,7 +1,8 @@
 import { APINodeClient } from '@apinode/client';
 import { ApiError } from '../errors.js';
+import type { RequestBudget } from './budget.js';
 
-/** Marks a request as made by user code through its self-client: `<node token>.<depth>`. */
+/** Marks a request as made by user code through its self-client: `<node token>.<depth>.<budget id>`. */
 export const SELF_CALL_HEADER = 'x-apinode-self-call';
 /** A dispatcher may call a function that calls another…, this deep at most. */
 export const MAX_SELF_CALL_DEPTH = 4;
@@ -28,6 +29,12 @@ export interface CallerCredentials {
   readonly selfCall: string | undefined;
 }
 
+/** What a genuine self-call header says; a forged or absent one says depth 0, no budget. */
+export interface SelfCallMark {
+  readonly depth: number;
+  readonly budgetId: string | undefined;
+}
+
 /**
  * In-process self-clients: APINodeClient over the app's own fetch (no network, no HTTP round
  * trip), so each call goes through the same routes as any other, with its own auth check,
@@ -40,23 +47,28 @@ export class SelfClients {
   constructor(private readonly fetch: (req: Request) => Promise<Response>) {}
 
   depth(header: string | undefined): number {
-    const [token, n] = (header ?? '').split('.');
-    return token === this.token && n ? Number(n) || 0 : 0;
+    return this.mark(header).depth;
   }
 
-  /** The client's methods for one call: the credentials live in this closure, never in a cache. */
-  client(caller: CallerCredentials): Record<string, Method> {
+  mark(header: string | undefined): SelfCallMark {
+    const [token, n, budgetId] = (header ?? '').split('.');
+    return token === this.token && n ? { depth: Number(n) || 0, budgetId } : { depth: 0, budgetId: undefined };
+  }
+
+  /** The client's methods for one call: the credentials live in this closure, never in a cache. Each call counts against `budget`. */
+  client(caller: CallerCredentials, budget?: RequestBudget): Record<string, Method> {
     const depth = this.depth(caller.selfCall) + 1;
     let n = 0;
     const headers = (): Record<string, string> => ({
       ...(caller.authorization ? { Authorization: caller.authorization } : {}),
       'X-Request-Id': `${caller.requestId}/${++n}`.slice(-128),
-      [SELF_CALL_HEADER]: `${this.token}.${depth}`,
+      [SELF_CALL_HEADER]: `${this.token}.${depth}${budget ? `.${budget.id}` : ''}`,
     });
     const methods: Record<string, Method> = {};
     for (const name of METHODS) {
       methods[name] = async (...args) => {
         if (depth > MAX_SELF_CALL_DEPTH) throw tooDeep();
+        budget?.selfCall();
         // The client copies its options at construction: one per request, so each has its own request id.
         const c = new APINodeClient('http://self', caller.serviceId, { fetch: this.fetch, headers: headers() });
         return (c[name as keyof APINodeClient] as Method).apply(c, args);

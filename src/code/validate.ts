@@ -2,12 +2,16 @@ import type { CustomPredictionEndpointSpec, FunctionEndpointSpec } from '@apinod
 import { describe, isApiError } from '../errors.js';
 import { resolveParameters } from './arguments.js';
 import { sha256Hex } from './hash.js';
+import { capProblems } from './limits.js';
 import { CodeSandbox } from './sandbox.js';
 import { parseParameters } from './signature.js';
 
 let fallback: CodeSandbox | null = null;
-/** The sandbox of callers without one (the CLI on Node): QuickJS loads its own .wasm file. */
-export const defaultSandbox = (): CodeSandbox => (fallback ??= new CodeSandbox());
+/**
+ * The sandbox of callers without one (the CLI on Node): QuickJS loads its own .wasm file. It
+ * knows no node's caps, so it allows what the manifest schema does; the node checks its own.
+ */
+export const defaultSandbox = (): CodeSandbox => (fallback ??= new CodeSandbox(undefined, { caps: { cpuTimeMs: 30_000, wallTimeMs: 300_000, memoryMiB: 512, selfCalls: 100, answerBytes: 8 * 1024 * 1024 } }));
 
 /**
  * A code endpoint at import: its file is there with the recorded SHA-256, the module evaluates
@@ -21,6 +25,8 @@ export async function codeProblems(spec: FunctionEndpointSpec | CustomPrediction
   const actual = await sha256Hex(bytes);
   if (actual !== spec.code.sha256) return [`${at}: ${spec.code.file} has sha256 ${actual}, the manifest records ${spec.code.sha256}`];
   if (spec.type === 'CUSTOM_PREDICTION' && spec.predictionType !== 'REGRESSION' && !spec.classes) return [`${at}: classification endpoints need "classes"`];
+  const over = capProblems(spec.code.limits, sandbox.caps);
+  if (over.length) return over.map((p) => `${at}: ${p}`);
   let shape;
   try {
     shape = await sandbox.inspect(new TextDecoder().decode(bytes), spec.code.file, spec.code.limits);

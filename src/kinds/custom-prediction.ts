@@ -29,19 +29,7 @@ export class CustomPredictionEndpoint implements Compiled {
   }
 
   async scoreItems(items: readonly Item[], call: CallContext) {
-    const { source, kept } = this.module;
-    const out = await this.code.sandbox.run(
-      {
-        source,
-        file: this.spec.code.file,
-        exportName: this.spec.function,
-        invocations: items.map((i) => [i.features]),
-        ctxGroup: 'models',
-        limits: this.spec.code.limits,
-        host: this.code.host(call, { models: this.models() }),
-      },
-      kept,
-    );
+    const out = await this.code.run(call, this.module, { exportName: this.spec.function, invocations: items.map((i) => [i.features]), ctxGroup: 'models' }, { models: this.models() });
     const post = performance.now();
     const results: PredictionResult[] = out.values.map((v, i) => checkResult(this.spec, v, i));
     const timing = { preProcessing: call.preProcessing, wait: call.wait + out.startUs, enrich: 0, preparation: 0, prediction: out.cpuUs, postProcessing: Math.round((performance.now() - post) * 1000) };

@@ -28,11 +28,7 @@ export class FunctionEndpoint implements Compiled {
   async run(args: Args, call: CallContext) {
     const t0 = performance.now();
     const positional = bindArguments(this.spec.function, this.params, args);
-    const { source, kept } = this.module;
-    const out = await this.code.sandbox.run(
-      { source, file: this.spec.code.file, exportName: this.spec.function, invocations: [positional], limits: this.spec.code.limits, host: this.code.host(call) },
-      kept,
-    );
+    const out = await this.code.run(call, this.module, { exportName: this.spec.function, invocations: [positional] });
     const execution = Math.round((performance.now() - t0) * 1000);
     return { response: out.values[0], timing: { preProcessing: call.preProcessing, wait: call.wait + out.startUs, execution, functionInternal: out.cpuUs } };
   }

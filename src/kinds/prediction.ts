@@ -9,6 +9,8 @@ import { parseStoredJson } from '../storage/stored-json.js';
 import { archiveFiles, checkByLoading, close } from './import-check.js';
 import { at, type CallContext, type Compiled, type EndpointKind, type GenerationFiles, type KindServices } from './kind.js';
 import { checkEnrichment, enrich } from './prediction/enrich.js';
+import { generatedRecords } from './generated-examples.js';
+import { nextTurn, ScoreCoalescer } from './prediction-batch.js';
 import { recordActions, type Item } from './record-actions.js';
 
 export { PredictionEndpointSpec } from '@apinode/protocol';
@@ -26,13 +28,15 @@ export class PredictionEndpoint implements Compiled {
     readonly bytes: number,
   ) {}
 
+  private readonly batcher = ((turn) => (turn ? new ScoreCoalescer((records) => this.model.score(records), turn) : null))(nextTurn());
+
   /** Scores records in one batch: no enrichment, no explanations (custom predictions' ctx.predict). */
   score(records: readonly FeatureRecord[]): Promise<Scored> {
     return this.model.score(records);
   }
 
   /** Enriches, scores as ONE batch and explains when asked; records an enrichment policy ignored are not scored. */
-  async scoreItems(items: readonly Item[], call: CallContext, params?: ExplanationsParams): Promise<{ results: PredictionResult[]; timing: PredictionTiming }> {
+  async scoreItems(items: readonly Item[], call: CallContext, params?: ExplanationsParams): Promise<{ results: PredictionResult[]; timing: PredictionTiming; features: readonly FeatureRecord[] }> {
     const explain = resolveExplanations(params, this.spec);
     if (typeof explain === 'string') throw new ApiError(422, 'EXPLANATIONS_UNAVAILABLE', 'This endpoint cannot explain its predictions', explain);
     const features = items.map((i) => i.features);
@@ -40,13 +44,16 @@ export class PredictionEndpoint implements Compiled {
     const { records, ignored } = this.lookups.length ? await enrich(this.lookups, features, this.sql) : { records: features, ignored: new Map<number, string>() };
     const enrichUs = this.lookups.length ? Math.round((performance.now() - enrichFrom) * 1000) : 0;
     const keep = ignored.size ? records.flatMap((_, i) => (ignored.has(i) ? [] : [i])) : null;
-    const scored = await this.model.score(keep ? keep.map((i) => records[i]!) : records, explain);
+    const toScore = keep ? keep.map((i) => records[i]!) : records;
+    // Concurrent single-record predicts share one model run (prediction-batch.ts).
+    const scored = await (!explain && toScore.length === 1 && this.batcher ? this.batcher.submit(toScore) : this.model.score(toScore, explain));
     let results = scored.results;
     if (keep) {
       results = records.map((_, i) => ({ ignored: true, ignoreReason: ignored.get(i) ?? '' }));
       keep.forEach((i, k) => (results[i] = scored.results[k]!));
     }
-    return { results, timing: { preProcessing: call.preProcessing, wait: call.wait, enrich: enrichUs, ...scored.timing } };
+    // The query log keeps the records as enriched: what the model saw (docs/query-log.md).
+    return { results, timing: { preProcessing: call.preProcessing, wait: call.wait, enrich: enrichUs, ...scored.timing }, features: records };
   }
 
   dispose(): void {
@@ -65,7 +72,11 @@ async function load(spec: PredictionEndpointSpec, files: GenerationFiles, servic
 
 /** Every example of the manifest scores as declared, within its tolerance. */
 async function checkExamples(spec: PredictionEndpointSpec, endpoint: PredictionEndpoint): Promise<string[]> {
-  if (spec.examples.length === 0) return [];
+  // Without examples the model still runs once, on records made from its features (issue 15).
+  if (spec.examples.length === 0) {
+    await endpoint.score(generatedRecords(spec));
+    return [];
+  }
   const { results } = await endpoint.score(spec.examples.map((e) => e.features));
   return spec.examples.flatMap((ex, i) => {
     const got = results[i] as PredictionResult;

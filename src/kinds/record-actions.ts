@@ -13,6 +13,8 @@ export interface Item {
 export interface ScoredItems<R> {
   readonly results: R[];
   readonly timing: object;
+  /** The records as the model saw them, when the kind changed them (enrichment): what the query log keeps. @default - the items' features */
+  readonly features?: readonly FeatureRecord[];
 }
 
 export type ScoreItems<C, R> = (endpoint: C, items: readonly Item[], call: CallContext, explanations?: ExplanationsParams) => Promise<ScoredItems<R>>;
@@ -36,7 +38,7 @@ type Ignorable = { readonly ignored?: boolean; readonly ignoreReason?: string | 
 export function recordActions<C extends Compiled, R extends Ignorable>(names: Names, score: ScoreItems<C, R>): Action<C, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any -- each action reads its own input
   const scored = async (endpoint: C, items: readonly Item[], call: CallContext, explanations?: ExplanationsParams) => {
     const out = await score(endpoint, items, call, explanations);
-    const log = () => items.map((item, i) => ({ features: item.features, context: item.context ?? null, result: out.results[i] }));
+    const log = () => items.map((item, i) => ({ features: out.features?.[i] ?? item.features, context: item.context ?? null, result: out.results[i] }));
     return { out, log };
   };
   const single = async (endpoint: C, item: Item, call: CallContext, explanations?: ExplanationsParams) => {

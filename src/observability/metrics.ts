@@ -1,4 +1,4 @@
-import type { MetricsSnapshot } from '@apinode/protocol';
+import type { MetricsSnapshot, QueryLogSinkStats } from '@apinode/protocol';
 
 /** Upper bounds of the latency buckets, in milliseconds. */
 const BOUNDS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
@@ -22,6 +22,9 @@ export class Metrics {
   private readonly since = new Date().toISOString();
   private readonly series = new Map<string, Series>();
   private readonly errors: Record<string, number> = {};
+
+  /** @param queryLog the query-log sinks' counters (delivered, dropped, buffered), read when the metrics are. */
+  constructor(private readonly queryLog: () => readonly QueryLogSinkStats[] = () => []) {}
 
   record(serviceId: string, endpointId: string, generation: string, ms: number, records: number, errorType: string | undefined): void {
     let key = `${serviceId}\u0000${endpointId}\u0000${generation}`;
@@ -56,6 +59,7 @@ export class Metrics {
         latency: { count: s.count, sumMs: round(s.sumMs), buckets: Object.fromEntries(cumulative(s.buckets).map((n, i) => [String(BOUNDS_MS[i]), n])) },
       })),
       errors: { ...this.errors },
+      queryLog: this.queryLog().map((s) => ({ ...s })),
     };
   }
 
@@ -78,6 +82,13 @@ export class Metrics {
       lines.push(`apinode_request_duration_seconds_sum{${labels(s)}} ${s.sumMs / 1000}`);
       lines.push(`apinode_request_duration_seconds_count{${labels(s)}} ${s.count}`);
     }
+    const sinks = this.queryLog();
+    lines.push('# HELP apinode_querylog_lines_total Query-log lines a sink delivered.', '# TYPE apinode_querylog_lines_total counter');
+    for (const s of sinks) lines.push(`apinode_querylog_lines_total{sink="${esc(s.sink)}"} ${s.delivered}`);
+    lines.push('# HELP apinode_querylog_dropped_total Query-log lines a sink dropped (buffer full, or delivery failed).', '# TYPE apinode_querylog_dropped_total counter');
+    for (const s of sinks) lines.push(`apinode_querylog_dropped_total{sink="${esc(s.sink)}"} ${s.dropped}`);
+    lines.push('# HELP apinode_querylog_buffered_bytes Query-log bytes a sink holds in memory.', '# TYPE apinode_querylog_buffered_bytes gauge');
+    for (const s of sinks) lines.push(`apinode_querylog_buffered_bytes{sink="${esc(s.sink)}"} ${s.bufferedBytes}`);
     return lines.join('\n') + '\n';
   }
 }

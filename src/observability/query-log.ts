@@ -1,38 +1,73 @@
-/** One scored record, as written to the query log. Never holds a key, only its label. */
-export interface QueryLogEntry {
-  time: string;
-  requestId: string;
-  serviceId: string;
-  endpointId: string;
-  generation: string;
-  caller: string | null;
-  /** What the endpoint saw, its context and its answer: each capped (see capped()). */
-  features: unknown;
-  context: unknown;
-  result: unknown;
-  /** Microseconds, for the whole request the record was part of. */
-  timing: unknown;
-}
+import type { QueryLogLine, QueryLogSinkStats } from '@apinode/protocol';
 
-/** Where query log lines go: stdout on Node, batched sinks on Workers and Lambda. */
+/** One line of the query log (packages/protocol, versioned): one scored record or one failed request. */
+export type QueryLogEntry = QueryLogLine;
+
+/**
+ * Where query-log lines go (APINODE_QUERY_LOG, docs/query-log.md): stdout, the store, a
+ * collector, several at once. write never throws and never waits: a sink that cannot keep up
+ * drops lines and counts them.
+ */
 export interface QueryLogSink {
-  write(entries: readonly QueryLogEntry[]): void;
-  /** Resolves when buffered entries are delivered; runtimes call it in waitUntil or before returning. */
+  write(lines: readonly QueryLogLine[]): void;
+  /** Delivers everything buffered now (shutdown, the end of a Lambda invocation's stdout batch). */
   flush(): Promise<void>;
+  /**
+   * Resolves once what is buffered now is delivered when due: Workers pass it to waitUntil and
+   * Lambda awaits it before returning. A sink with timers waits for them; one without delivers
+   * only what is due (size or age) and keeps the rest for a later call.
+   */
+  settle(): Promise<void>;
+  /** Counters for the metrics, one entry per sink that can drop lines. */
+  stats(): readonly QueryLogSinkStats[];
 }
 
-export const discardQueryLog: QueryLogSink = { write: () => undefined, flush: async () => undefined };
+const resolved = Promise.resolve();
+
+export const discardQueryLog: QueryLogSink = { write: () => undefined, flush: () => resolved, settle: () => resolved, stats: () => [] };
+
+const chunkOf = (lines: readonly QueryLogLine[]) => {
+  let chunk = '';
+  for (const l of lines) chunk += JSON.stringify(l) + '\n';
+  return chunk;
+};
 
 /** JSON lines through a writer (stdout on Node): one write per request, not per record. */
 export function lineQueryLog(write: (chunk: string) => void): QueryLogSink {
   return {
-    write(entries) {
-      if (entries.length === 0) return;
-      let chunk = '';
-      for (const e of entries) chunk += JSON.stringify(e) + '\n';
-      write(chunk);
+    write(lines) {
+      if (lines.length > 0) write(chunkOf(lines));
     },
-    flush: async () => undefined,
+    flush: () => resolved,
+    settle: () => resolved,
+    stats: () => [],
+  };
+}
+
+/**
+ * JSON lines kept until settle or flush, then written at once: Lambda writes an invocation's
+ * lines before returning; Workers after a macrotask (the answer is on its way first, and
+ * concurrent requests share a write).
+ */
+export function batchedQueryLog(write: (chunk: string) => void, options: { macrotask?: boolean } = {}): QueryLogSink {
+  let buffer = '';
+  const flush = async () => {
+    if (options.macrotask) await new Promise((resolve) => setTimeout(resolve, 0));
+    const chunk = buffer;
+    buffer = '';
+    if (chunk) write(chunk);
+  };
+  return { write: (lines) => void (buffer += chunkOf(lines)), flush, settle: flush, stats: () => [] };
+}
+
+/** Several sinks as one (APINODE_QUERY_LOG=stdout,store,http). */
+export function teeQueryLog(sinks: readonly QueryLogSink[]): QueryLogSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return {
+    write: (lines) => sinks.forEach((s) => s.write(lines)),
+    flush: async () => void (await Promise.all(sinks.map((s) => s.flush()))),
+    settle: async () => void (await Promise.all(sinks.map((s) => s.settle()))),
+    stats: () => sinks.flatMap((s) => s.stats()),
   };
 }
 

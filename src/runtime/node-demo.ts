@@ -35,10 +35,13 @@ export async function seedDemo(store: ObjectStore, key = `demo-${randomBytes(12)
         auth: { method: 'API_KEYS', keys: [] },
         mapping: { mode: 'SPLIT', entries: [{ generation: 'v1', proba: 0.7 }, { generation: 'v2', proba: 0.3 }] },
       };
+  const hash = await hashKey(key);
+  // Already seeded with this key (a fixed APINODE_DEMO_KEY on a kept data folder): nothing to write.
+  if (existing && config.cors && config.auth.keys.some((k) => k.label === KEY_LABEL && k.hash === hash)) return { key, generations };
   // Pages served from this machine may call the demo from a browser (unless CORS was set since).
   config.cors ??= { allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'] };
   const keys = config.auth.keys.filter((k) => k.label !== KEY_LABEL);
-  keys.push({ label: KEY_LABEL, hash: await hashKey(key), createdAt: new Date().toISOString() });
+  keys.push({ label: KEY_LABEL, hash, createdAt: new Date().toISOString() });
   config.auth = { ...config.auth, keys };
   await store.put(layout.service(SERVICE), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
   return { key, generations };

@@ -4,11 +4,16 @@ import * as ort from 'onnxruntime-web';
 import { createApp } from '../app.js';
 import { parseConfig } from '../config.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
+import { nodeOrtOptions } from './node-model-worker.js';
 import { jsonLogger } from '../observability/logger.js';
 import { lineQueryLog } from '../observability/query-log.js';
+import { queryLogSinks } from '../observability/query-log-sinks.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
+import type { Rollouts } from '../rollout/rollouts.js';
+import { codePool } from './code-pool.js';
 import { packageDocsAssets } from './docs-assets.js';
 import { seedDemo } from './node-demo.js';
+import { startOrt } from './ort-probe.js';
 import { folderImports } from './node-import.js';
 import { nodeSql } from './node-sql.js';
 
@@ -23,6 +28,9 @@ export interface NodeServer {
 export async function start(env: Record<string, string | undefined>): Promise<NodeServer> {
   // One WASM thread: requests overlap on the event loop, not inside ORT.
   ort.env.wasm.numThreads = 1;
+  // ORT's WebAssembly is compiled and started now, while the node loads and listens, not by
+  // the first predict (a failure shows on first use).
+  void startOrt(ort);
   // Locally, giving an admin key is enough to turn the admin API on.
   const config = parseConfig({ APINODE_ADMIN: env.APINODE_ADMIN_KEY ? 'on' : 'off', ...env });
   const log = jsonLogger((line) => process.stderr.write(line + '\n'));
@@ -30,10 +38,17 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   const s3 = env.APINODE_S3_BUCKET ? await import('../storage/s3-object-store.js') : null;
   const store = s3 ? new s3.S3ObjectStore(s3.s3OptionsFromEnv(env)!) : new FsObjectStore(env.APINODE_DATA_DIR ?? './data');
   const demo = env.APINODE_DEMO === 'off' ? null : await seedDemo(store, env.APINODE_DEMO_KEY);
-  const queryLog = lineQueryLog((chunk) => process.stdout.write(chunk));
+  const queryLogStore = config.queryLogDir ? new FsObjectStore(config.queryLogDir) : store;
+  const queryLog = queryLogSinks(config, {
+    stdout: () => lineQueryLog((chunk) => process.stdout.write(chunk)),
+    store: () => queryLogStore,
+    timers: true,
+    log,
+  });
   const db = nodeSql(env, log, demo !== null);
   const imports = folderImports(config.importDir);
-  const { app } = createApp({ store, models: ortModelRuntime(ort), queryLog, log, sql: db.sql, imports, docsAssets: packageDocsAssets() }, config);
+  const { app, deps } = createApp({ store, models: ortModelRuntime(ort, nodeOrtOptions(ort, config)), queryLog, log, sql: db.sql, imports, docsAssets: packageDocsAssets(), codeEngine: codePool, queryLogStore }, config);
+  const rollouts = rolloutTimers(deps.rollouts, config.admin, config.metricWindowsEveryS);
 
   const hostname = env.HOST ?? '127.0.0.1';
   return new Promise((resolve) => {
@@ -42,10 +57,24 @@ export async function start(env: Record<string, string | undefined>): Promise<No
         url: `http://${hostname}:${info.port}`,
         demoKey: demo?.key ?? null,
         admin: config.admin,
-        close: () => new Promise((done) => server.close(() => void db.close().then(done))),
+        // Buffered query-log batches are delivered once the last request is answered.
+        close: () => new Promise((done) => server.close(() => void rollouts.stop().then(() => queryLog.flush()).then(() => db.close()).then(done))),
       });
     });
   });
+}
+
+/**
+ * This instance's metric windows are written every APINODE_METRIC_WINDOWS_EVERY_S, traffic or
+ * not, and where the admin API is on the guarded rollouts are checked every minute
+ * (docs/rollouts.md). Lambda and Workers are woken by a schedule instead.
+ */
+function rolloutTimers(rollouts: Rollouts, admin: boolean, everyS: number): { stop(): Promise<void> } {
+  const flush = setInterval(() => void rollouts.windows?.flushIfDue(), everyS * 1000);
+  const check = setInterval(() => void (admin && rollouts.controller.advanceAll().catch(() => undefined)), 60_000);
+  flush.unref();
+  check.unref();
+  return { stop: async () => (clearInterval(flush), clearInterval(check), await rollouts.windows?.flush()) };
 }
 
 function banner(url: string, key: string | null, admin: boolean): string {

@@ -10,7 +10,8 @@ import { ApiError, describe } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { jsonLogger } from '../observability/logger.js';
-import type { QueryLogEntry, QueryLogSink } from '../observability/query-log.js';
+import { batchedQueryLog, type QueryLogSink } from '../observability/query-log.js';
+import { queryLogSinks } from '../observability/query-log-sinks.js';
 import { connectionLookup, neonConnections } from '../sql/connections.js';
 import { R2ObjectStore } from '../storage/r2-object-store.js';
 
@@ -50,22 +51,12 @@ function start(): Promise<ModelRuntime> {
 /** ORT, initialised once per isolate, on the first model load. */
 const models: ModelRuntime = { load: async (model) => (await (ready ??= start())).load(model) };
 
-/** Query log lines wait in memory and are written (console.log, one JSON line each) in waitUntil. */
-function batchedQueryLog(): QueryLogSink {
-  let buffer: QueryLogEntry[] = [];
-  return {
-    write: (entries) => void buffer.push(...entries),
-    async flush() {
-      // After a macrotask: the answer is on its way first, and concurrent requests share a batch.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      const batch = buffer;
-      buffer = [];
-      for (const e of batch) console.log(JSON.stringify(e));
-    },
-  };
-}
+/** stdout: lines wait in memory and are written (console.log, one JSON line each) in waitUntil. */
+const consoleLines = (chunk: string) => {
+  for (const line of chunk.split('\n')) if (line) console.log(line);
+};
 
-const queryLog = batchedQueryLog();
+let queryLog: QueryLogSink | null = null;
 /** Background work of every request in flight: the app is per isolate, waitUntil is per request. */
 const pending = new Set<Promise<unknown>>();
 let node: App | null = null;
@@ -79,7 +70,12 @@ function build(env: Env): App {
   // No I/O may outlive its request on Workers: each SQL call opens (and closes) its own connection.
   const sql = connectionLookup(neonConnections(vars, log, { connectionPerCall: true }));
   const docsAssets = docsFrom(env.ASSETS as Fetcher | undefined);
-  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm, docsAssets }, parseConfig(vars));
+  const config = parseConfig(vars);
+  // The store sink writes to the optional QUERY_LOG bucket, else GENERATIONS; a batch waits at most 20 s (waitUntil lasts 30 s after the answer).
+  const logBucket = (env as { QUERY_LOG?: R2Bucket }).QUERY_LOG ?? env.GENERATIONS;
+  const queryLogStore = new R2ObjectStore(logBucket);
+  queryLog = queryLogSinks(config, { stdout: () => batchedQueryLog(consoleLines, { macrotask: true }), store: () => queryLogStore, timers: true, maxFlushS: 20, log });
+  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm, docsAssets, queryLogStore }, config);
 }
 
 /** Swagger UI's files, deployed as static assets (wrangler.toml [assets]); absent where the Worker runs without them. */
@@ -94,7 +90,13 @@ export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     node ??= build(env);
     const res = await node.app.fetch(req);
-    ctx.waitUntil(Promise.all([queryLog.flush(), ...pending]));
+    ctx.waitUntil(Promise.all([queryLog?.settle(), ...pending]));
     return res;
+  },
+  // The Cron Trigger (wrangler.toml [triggers]): the guarded rollouts' every-minute pass (docs/rollouts.md).
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    node ??= build(env);
+    // Decisions and failures are logged by the controller; a pass with nothing to do says nothing.
+    ctx.waitUntil(node.deps.rollouts.controller.advanceAll());
   },
 } satisfies ExportedHandler<Env>;

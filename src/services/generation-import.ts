@@ -12,6 +12,7 @@ import { layout } from '../storage/layout.js';
 import { sha256Hex } from '../storage/content-hash.js';
 import { isPreconditionFailed, type ObjectStore } from '../storage/object-store.js';
 import { ImportClaim } from './import-claim.js';
+import { ModelChecks, type ModelCheck } from './model-checks.js';
 import type { FileSet } from './archive.js';
 
 export interface ValidatedGeneration {
@@ -19,6 +20,8 @@ export interface ValidatedGeneration {
   readonly files: FileSet;
   readonly bytes: number;
   readonly examplesChecked: number;
+  /** What each model endpoint's check took (written to manifest.json). @default - none */
+  readonly importChecks?: Readonly<Record<string, ModelCheck>>;
 }
 
 const ALLOWED = /^(manifest\.json|(models|data|code)\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/;
@@ -58,16 +61,24 @@ export async function validateGeneration(
     code: new CodeRuntime(sandbox, () => Promise.reject(new Error('no calls during an import')), silentLogger),
     log: silentLogger,
   };
-  const ctx: CheckContext = { files, services };
+  // Model endpoints load and score their examples in a throwaway runtime where there is one, each
+  // held to the import's time and memory budget (model-checks.ts).
+  const models = new ModelChecks(runtime);
   let examplesChecked = 0;
-  for (const spec of manifest.endpoints) {
-    const checked = await kindOf(spec.type).check(spec, ctx);
-    problems.push(...checked.problems);
-    examplesChecked += checked.examplesChecked;
+  try {
+    for (const spec of manifest.endpoints) {
+      const runtimeFor = await models.models(spec);
+      const ctx: CheckContext = { files, services: { ...services, models: runtimeFor } };
+      const checked = await models.measure(spec, runtimeFor, () => kindOf(spec.type).check(spec, ctx));
+      problems.push(...checked.problems);
+      examplesChecked += checked.examplesChecked;
+    }
+  } finally {
+    await models.close();
   }
   if (problems.length) throw invalid(problems);
   const bytes = [...files.values()].reduce((n, b) => n + b.byteLength, 0);
-  return { manifest, files, bytes, examplesChecked };
+  return { manifest, files, bytes, examplesChecked, importChecks: models.checks };
 }
 
 function invalid(problems: string[]): ApiError {
@@ -139,6 +150,9 @@ async function fileHashes(v: ValidatedGeneration): Promise<Record<string, string
 
 /** The manifest as uploaded (not the parsed copy with defaults filled in), with `files` set. */
 function manifestWithFiles(v: ValidatedGeneration, files: Record<string, string>): Uint8Array {
+  // What the archive says it measured is not kept: importChecks are this node's figures.
   const json = JSON.parse(new TextDecoder().decode(v.files.get('manifest.json'))) as Record<string, unknown>;
-  return new TextEncoder().encode(JSON.stringify({ ...json, files }, null, 2) + '\n');
+  delete json.importChecks;
+  const checks = v.importChecks && Object.keys(v.importChecks).length ? { importChecks: v.importChecks } : {};
+  return new TextEncoder().encode(JSON.stringify({ ...json, files, ...checks }, null, 2) + '\n');
 }

@@ -129,7 +129,7 @@ describe('code endpoints, in-process', () => {
   it('bounds self-calls that nest too deep', async () => {
     expect(((await (await post('lab/chain/run', { depth: 3 }, {})).json()) as Json).response).toBe(3);
     const deep = (await (await post('lab/chain/run', { depth: 8 }, {})).json()) as Json;
-    expect(deep).toMatchObject({ errorType: 'CODE_ERROR', message: expect.stringMatching(/nest deeper/) });
+    expect(deep).toMatchObject({ errorType: 'SELF_CALL_TOO_DEEP', message: expect.stringMatching(/nest deeper/) });
   });
 
   it('refuses code whose content does not match its recorded hash', async () => {

@@ -96,6 +96,10 @@ describe('the query log', () => {
     const body = (await res.json()) as Json;
     expect(t.logged).toHaveLength(3);
     expect(t.logged[1]).toMatchObject({
+      v: 1,
+      action: 'predict-multi',
+      record: 1,
+      status: 'ok',
       serviceId: 'demo',
       endpointId: 'car-mpg',
       generation: body.apiContext.serviceGeneration,

@@ -13,7 +13,7 @@ export const ortRuntime = ortModelRuntime(ort);
 export function testApp(store: ObjectStore, env: Record<string, string> = {}, ports: Partial<Ports> = {}) {
   const logged: QueryLogEntry[] = [];
   const built = createApp(
-    { store, models: ortRuntime, log: silentLogger, queryLog: { write: (e) => void logged.push(...e), flush: async () => undefined }, ...ports },
+    { store, models: ortRuntime, log: silentLogger, queryLog: { write: (e) => void logged.push(...e), flush: async () => undefined, settle: async () => undefined, stats: () => [] }, ...ports },
     parseConfig(env),
   );
   return { ...built, logged };

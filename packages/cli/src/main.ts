@@ -4,6 +4,8 @@ import type { KeyInfo, Mapping } from '@apinode/protocol';
 import { output, report, UsageError } from './output.js';
 import { adminClient } from './target.js';
 import { pack, progressBar, readGeneration, uploadStream, validate } from './generation-files.js';
+import { ROLLOUT_OPTIONS, ROLLOUT_USAGE, rolloutCommand, type RolloutFlags } from './rollout.js';
+import { DRIFT_OPTIONS, DRIFT_USAGE, driftCommand, type DriftFlags } from './drift.js';
 
 const USAGE = `apinode-admin <noun> <verb> [arguments] [options]
 
@@ -19,6 +21,8 @@ const USAGE = `apinode-admin <noun> <verb> [arguments] [options]
   admin-key   add [--label L] [--description D] [--created-by NAME] [--expiry DAYS|DATE|DATETIME] | list | revoke <id|label>
   cache       clear   (drops the loaded models of the instance that answers)
   metrics     [--prometheus]
+${ROLLOUT_USAGE}
+${DRIFT_USAGE}
 
 Target (one of):
   --url http://host:port --admin-key KEY    a running node's admin API (or APINODE_URL, APINODE_ADMIN_KEY)
@@ -26,7 +30,7 @@ Target (one of):
                                             (AWS credentials; APINODE_S3_ENDPOINT, APINODE_S3_FORCE_PATH_STYLE)
 Options: --json (machine-readable output), --help`;
 
-type Flags = { json: boolean; url?: string; 'admin-key'?: string; bucket?: string; auth?: string; out?: string; service?: string; label?: string; description?: string; 'created-by'?: string; expiry?: string; prometheus: boolean; help: boolean };
+type Flags = { json: boolean; url?: string; 'admin-key'?: string; bucket?: string; auth?: string; out?: string; service?: string; label?: string; description?: string; 'created-by'?: string; expiry?: string; prometheus: boolean; help: boolean } & RolloutFlags & DriftFlags;
 
 /** One line per key: id first (what revoke takes), never the key. */
 const keyLine = (k: KeyInfo) =>
@@ -53,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         expiry: { type: 'string' },
         prometheus: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        ...ROLLOUT_OPTIONS,
+        ...DRIFT_OPTIONS,
       },
     });
     flags = parsed.values as Flags;
@@ -195,6 +201,8 @@ async function run([noun, verb, ...args]: string[], f: Flags): Promise<void> {
       return show(r, () => `dropped ${r.models} loaded models (${r.bytes} bytes) and ${r.generations} cached generations on the instance that answered`);
     }
     default:
+      if (noun === 'rollout') return rolloutCommand(verb, args, f, client, show);
+      if (noun === 'drift') return driftCommand([verb ?? '', ...args], f, client, show);
       if (noun === 'metrics') {
         const c = client();
         if (f.prometheus) return void process.stdout.write(await c.metricsPrometheus());

@@ -4,6 +4,7 @@ import type {
   CorsSettings,
   CreateAdminKeyRequest,
   CreatedKey,
+  DriftReport,
   GenerationList,
   ImportResult,
   KeyList,
@@ -12,6 +13,9 @@ import type {
   ModelCacheCleared,
   OAuth2Settings,
   RevokedKey,
+  RolloutStartRequest,
+  RolloutState,
+  RolloutStatus,
   ServiceStatus,
 } from '@apinode/protocol';
 import { basic, call, type HttpOptions } from './http.js';
@@ -112,6 +116,27 @@ export class APINodeAdminClient {
     return this.call('DELETE', `/keys/${enc(id)}/key`);
   }
 
+  /** Starts a guarded rollout of a committed generation (docs/rollouts.md); 409 CONFLICT while another runs. */
+  startRollout(serviceId: string, request: RolloutStartRequest): Promise<RolloutState> {
+    return this.call('POST', `/services/${enc(serviceId)}/rollout`, request);
+  }
+  /** The rollout's state, the mapping it asks for and the current step's figures (404 NOT_FOUND: none). */
+  rolloutStatus(serviceId: string): Promise<RolloutStatus> {
+    return this.call('GET', `/services/${enc(serviceId)}/rollout`);
+  }
+  /** All traffic to the new generation now. */
+  promoteRollout(serviceId: string): Promise<RolloutState> {
+    return this.call('POST', `/services/${enc(serviceId)}/rollout/promote`);
+  }
+  /** Back to the mapping the rollout started from. */
+  abortRollout(serviceId: string): Promise<RolloutState> {
+    return this.call('POST', `/services/${enc(serviceId)}/rollout/abort`);
+  }
+  /** Checks the rollout now, as the scheduled pass does every minute, and answers its status. */
+  checkRollout(serviceId: string): Promise<RolloutStatus> {
+    return this.call('POST', `/services/${enc(serviceId)}/rollout/check`);
+  }
+
   metrics(): Promise<MetricsSnapshot> {
     return this.call('GET', '/metrics');
   }
@@ -121,6 +146,12 @@ export class APINodeAdminClient {
   /** Drops the loaded models of the instance that answers (one of many on Lambda and Workers). */
   clearModelCache(): Promise<ModelCacheCleared> {
     return this.call('DELETE', '/model-cache');
+  }
+
+  /** Production inputs of the query log's window against the generation's reference, features sorted by drift (docs/drift.md). */
+  drift(serviceId: string, endpointId: string, opts: { since?: string; until?: string; generation?: string } = {}): Promise<DriftReport> {
+    const q = new URLSearchParams(Object.entries(opts).filter((e): e is [string, string] => typeof e[1] === 'string')).toString();
+    return this.call('GET', `/services/${enc(serviceId)}/endpoints/${enc(endpointId)}/drift${q ? `?${q}` : ''}`);
   }
 
   private action<T>(serviceId: string, name: string, body: unknown = {}): Promise<T> {

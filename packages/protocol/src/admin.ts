@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QueryLogSinkStats } from './query-log.js';
 import { Id } from './common.js';
 import { AuthMethod, Mapping, OAuth2Settings, StoredKey } from './service.js';
 
@@ -164,5 +165,7 @@ export const MetricsSnapshot = z.object({
     }),
   ),
   errors: z.record(z.string(), z.number()),
+  /** Per query-log sink (APINODE_QUERY_LOG); absent from nodes that predate it. */
+  queryLog: z.array(QueryLogSinkStats).optional(),
 });
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;

@@ -10,6 +10,8 @@ export const CodeLimits = z.object({
   cpuTimeMs: z.number().int().min(1).max(30_000).default(1000),
   /** Heap of the call's QuickJS runtime. @default 32 */
   memoryMiB: z.number().int().min(1).max(512).default(32),
+  /** Wall-clock deadline of the call, waits included (docs/isolation.md). @default 10000, within the node's APINODE_CODE_MAX_WALL_MS */
+  wallTimeMs: z.number().int().min(1).max(300_000).optional(),
 });
 export type CodeLimits = z.infer<typeof CodeLimits>;
 

@@ -60,11 +60,14 @@ export const ERROR_TYPES = {
   GENERATION_BROKEN: { status: [500], meaning: 'a committed generation has a bad manifest, a missing file or a file that does not match its hash' },
   MODEL_LOAD_FAILED: { status: [500], meaning: "the endpoint's model does not load in the node's model runtime (the cause is logged)" },
   MODEL_RUN_FAILED: { status: [500], meaning: 'the model failed to run, or answered what its manifest does not describe (the cause is logged)' },
+  MODEL_RUNTIME_ERROR: { status: [500, 503], meaning: 'onnxruntime failed while running the model: 503 when it could not allocate what the run needs (retry, or send a smaller batch), 500 when the graph failed on this input; the session is reloaded before its next run' },
   CODE_ERROR: { status: [500], meaning: "the endpoint's code threw (its own message), or its module does not provide the function" },
   CODE_TIMEOUT: { status: [500], meaning: "the endpoint's code used more CPU time than its limit" },
   CODE_MEMORY_LIMIT: { status: [500], meaning: "the endpoint's code needed more memory than its limit" },
   CODE_INVALID_RESULT: { status: [500], meaning: 'a custom prediction returned something that is not a prediction' },
   CODE_SANDBOX_FAILED: { status: [500], meaning: 'the code sandbox itself failed (the cause is logged); the next call starts a new one' },
+  CODE_DEADLINE_EXCEEDED: { status: [500], meaning: "the endpoint's code, waits and nested self-calls included, ran past its wall-clock deadline and was stopped" },
+  CODE_ANSWER_TOO_LARGE: { status: [500], meaning: "the endpoint's code answered more bytes of JSON than the node allows (APINODE_CODE_MAX_ANSWER_BYTES)" },
   SQL_ERROR: { status: [500], meaning: "the endpoint's query failed in the database" },
   SERVICE_DISABLED: { status: [503], meaning: 'the service exists but is disabled' },
   SERVICE_CONFIG_INVALID: { status: [503], meaning: "the store holds a service.json that is not valid, and no good copy is cached" },
@@ -79,6 +82,7 @@ export const ERROR_TYPES = {
   SQL_UNAVAILABLE: { status: [503], meaning: 'the database cannot be reached' },
   SQL_TIMEOUT: { status: [503], meaning: 'the query ran longer than the endpoint allows' },
   SELF_CALL_TOO_DEEP: { status: [508], meaning: 'self-client calls of code endpoints nest deeper than 4 levels (a loop)' },
+  SELF_CALL_LIMIT_EXCEEDED: { status: [508], meaning: "one request's code made more self-client calls, at all depths together, than the node allows (APINODE_CODE_MAX_SELF_CALLS)" },
 } as const satisfies Record<string, ErrorTypeInfo>;
 
 export type ErrorType = keyof typeof ERROR_TYPES;

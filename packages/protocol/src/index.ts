@@ -9,3 +9,6 @@ export * from './code-endpoints.js';
 export * from './unsupported-endpoints.js';
 export * from './errors.js';
 export * from './oip.js';
+export * from './rollout.js';
+export * from './query-log.js';
+export * from './drift.js';

@@ -138,6 +138,14 @@ export const Manifest = z
      * generations committed before it existed: their files are not checked.
      */
     files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex')).optional(),
+    /**
+     * Written by the node at import (an archive's own is dropped): per model endpoint, how long
+     * loading it and scoring its examples took and how much model-runtime memory it needed
+     * (docs/isolation-models.md).
+     */
+    importChecks: z
+      .record(z.string(), z.object({ ms: z.number(), memoryMiB: z.number().nullable(), examples: z.number(), generated: z.boolean() }))
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const seen = new Set<string>();

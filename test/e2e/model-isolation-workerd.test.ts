@@ -1,0 +1,58 @@
+/**
+ * The model attacks of issue 15 that apply on Workers (no threads, no import worker): a model that
+ * fails at run time answers a typed MODEL_RUNTIME_ERROR and the next good input is served; a
+ * batch over the operator's cap is a 400 (docs/isolation-models.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layout } from '../../src/storage/layout.js';
+import { allocatingModel } from '../support/hostile-models.js';
+import { json } from '../support/stores.js';
+import { buildWorker, startWorkerd, type Workerd } from '../workers/workerd.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** y = x + 0 * sum(ConstantOfShape([int(min(x))])): a negative x is a bad shape, a huge one an allocation past 4 GiB. */
+const model = allocatingModel('x');
+
+const endpoint = {
+  id: 'm',
+  type: 'STD_PREDICTION',
+  predictionType: 'REGRESSION',
+  features: [{ name: 'x', type: 'NUMERIC' }],
+  model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
+};
+
+describe('models on workerd, under attack', () => {
+  let w: Workerd;
+  const post = async (path: string, body: unknown) => {
+    const res = await w.fetch(`/public/api/v1/lab/m/${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const predict = (x: number) => post('predict', { features: { x } });
+
+  beforeAll(async () => {
+    w = await startWorkerd(await buildWorker(), { vars: { APINODE_QUERY_LOG: 'off', APINODE_MAX_BATCH_RECORDS: '4' } });
+    await w.store.put(layout.file('lab', 'g1', 'models/m.onnx'), model);
+    await w.store.put(layout.manifest('lab', 'g1'), json({ formatVersion: 1, generation: 'g1', createdAt: '2026-11-01T00:00:00Z', endpoints: [endpoint] }));
+    await w.store.put(layout.service('lab'), json({ serviceId: 'lab', enabled: true, auth: { method: 'PUBLIC', keys: [] }, mapping: { mode: 'SINGLE_GENERATION', generation: 'g1' } }));
+  }, 120_000);
+  afterAll(() => w?.close());
+
+  it('answers MODEL_RUNTIME_ERROR for a run onnxruntime fails, and serves the next good input', async () => {
+    expect(await predict(3)).toMatchObject({ status: 200, body: { result: { prediction: 3 } } });
+    const bad = await predict(-5);
+    expect(bad).toMatchObject({ status: 500, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
+    expect(JSON.stringify(bad.body)).not.toMatch(/ERROR_CODE|onnxruntime_src|\.cc:/);
+    expect(await predict(2)).toMatchObject({ status: 200, body: { result: { prediction: 2 } } });
+    expect(await predict(2e9)).toMatchObject({ status: 503, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
+    expect(await predict(4)).toMatchObject({ status: 200, body: { result: { prediction: 4 } } });
+  }, 60_000);
+
+  it('answers 400 for a predict-multi over APINODE_MAX_BATCH_RECORDS', async () => {
+    const items = (n: number) => ({ items: Array.from({ length: n }, (_, i) => ({ features: { x: i + 1 } })) });
+    expect(await post('predict-multi', items(5))).toMatchObject({ status: 400, body: { errorType: 'INVALID_REQUEST', message: expect.stringContaining('at most 4') } });
+    const ok = await post('predict-multi', items(4));
+    expect(ok.status).toBe(200);
+    expect(ok.body.results.map((r: Json) => r.prediction)).toEqual([1, 2, 3, 4]);
+  }, 60_000);
+});

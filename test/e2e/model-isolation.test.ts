@@ -1,0 +1,184 @@
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { ortModelRuntime } from '../../src/inference/ort-runtime.js';
+import { nodeOrtOptions } from '../../src/runtime/node-model-worker.js';
+import { packTarGz } from '../../src/services/archive.js';
+import { adminTestApp } from '../support/admin-app.js';
+import { demoRecords } from '../support/demo-records.js';
+import { allocatingModel as allocating, slowModel as slow } from '../support/hostile-models.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const car = demoRecords(1)['car-mpg']![0]!;
+
+/** A generation of one regression endpoint "m" on `onnx`, with no examples. */
+function generation(gen: string, onnx: Uint8Array, examples: Json[] = []): Map<string, Uint8Array> {
+  const manifest = {
+    formatVersion: 1,
+    generation: gen,
+    createdAt: '2026-01-01T00:00:00Z',
+    endpoints: [
+      {
+        id: 'm',
+        type: 'STD_PREDICTION',
+        predictionType: 'REGRESSION',
+        features: [{ name: 'x', type: 'NUMERIC' }],
+        model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
+        examples,
+      },
+    ],
+  };
+  return new Map([
+    ['manifest.json', new TextEncoder().encode(JSON.stringify(manifest))],
+    ['models/m.onnx', onnx],
+  ]);
+}
+
+async function setup(env: Record<string, string> = {}) {
+  const models = ortModelRuntime(ort, nodeOrtOptions(ort, parseConfig(env)));
+  const t = await adminTestApp(env, { models });
+  expect((await t.call('POST', '/services', { serviceId: 'h' })).status).toBe(201);
+  expect((await t.call('POST', '/services/h/actions/setAuth', { method: 'PUBLIC' })).status).toBe(200);
+  const importGen = (gen: string, onnx: Uint8Array, examples?: Json[]) => t.call('POST', '/services/h/generations', packTarGz(generation(gen, onnx, examples)));
+  const predictX = async (x: number) => {
+    const res = await t.app.request('/public/api/v1/h/m/predict', { method: 'POST', body: JSON.stringify({ features: { x } }) });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  /** The demo's car-mpg predict, timed: what other tenants see while a hostile request runs. */
+  const demoPredict = async () => {
+    const from = performance.now();
+    const res = await t.predict('demo', 'demo-key');
+    await res.arrayBuffer();
+    return { status: res.status, ms: performance.now() - from };
+  };
+  expect((await demoPredict()).status).toBe(200); // loaded: the probes time scoring, not a first load
+  return { ...t, importGen, predictX, demoPredict };
+}
+
+/** Calls `probe` every 50 ms until `work` settles; returns what work gave and the probes' results. */
+async function whileRunning<T, P>(work: Promise<T>, probe: () => Promise<P>): Promise<{ value: T; probes: P[] }> {
+  const probes: P[] = [];
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      probes.push(await probe());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const value = await work.finally(() => (done = true));
+  await loop;
+  return { value, probes };
+}
+
+/**
+ * Other requests kept answering: each within 1 s, the median within 200 ms (the bound the issue
+ * names; on these shared cores the worker starting onnxruntime competes with the serving thread
+ * for CPU, and a stray request waits up to a few hundred ms). A model checked on the serving
+ * thread blocks every request for its whole run instead: seconds to minutes here.
+ */
+function responsive(probes: { status: number; ms: number }[]): void {
+  const ms = probes.map((p) => p.ms).sort((a, b) => a - b);
+  expect(probes.length).toBeGreaterThan(0);
+  expect(probes.every((p) => p.status === 200)).toBe(true);
+  expect(ms.at(-1), JSON.stringify(ms)).toBeLessThan(1000);
+  expect(ms[Math.floor((ms.length - 1) / 2)], JSON.stringify(ms)).toBeLessThan(200);
+}
+
+describe('import runs every model', () => {
+  it('runs a model without examples on records generated from its features, and records what it took in manifest.json', async () => {
+    const t = await setup();
+    const res = await t.importGen('g1', allocating([1000]));
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const stored = JSON.parse(new TextDecoder().decode((await t.store.get('services/h/generations/g1/manifest.json'))!.body)) as Json;
+    expect(stored.importChecks.m).toMatchObject({ examples: 3, generated: true });
+    expect(stored.importChecks.m.ms).toBeGreaterThanOrEqual(0);
+    // The model ran in a fresh runtime: at least onnxruntime's initial heap was measured.
+    expect(stored.importChecks.m.memoryMiB).toBeGreaterThan(0);
+  });
+
+  it('refuses a model whose generated example run allocates more than the memory budget, naming the budget', async () => {
+    const t = await setup({ APINODE_IMPORT_MODEL_MAX_MEMORY_MIB: '64' });
+    // 192 Mi floats: 768 MiB for one tensor.
+    const { value: res, probes } = await whileRunning(t.importGen('g1', allocating([192 * 2 ** 20])), t.demoPredict);
+    expect(res.status).toBe(400);
+    expect(res.body.errorType).toBe('INVALID_GENERATION');
+    expect(res.body.message).toMatch(/endpoint "m".*MiB.*APINODE_IMPORT_MODEL_MAX_MEMORY_MIB/);
+    responsive(probes);
+    // 24 Mi floats, 96 MiB: under the watch's slack, so the check runs to its end and its heap growth is the figure.
+    const measured = await t.importGen('g2', allocating([24 * 2 ** 20]));
+    expect(measured.status).toBe(400);
+    const mib = Number(/needed (\d+) MiB of model-runtime memory, more than the import's budget of 64 MiB/.exec(measured.body.message)?.[1]);
+    expect(mib, measured.body.message).toBeGreaterThanOrEqual(96);
+    expect((await t.call('GET', '/services/h/generations')).body.generations).toEqual([]);
+  });
+
+  it('refuses, and stops from outside, a model whose example run takes longer than the time budget; other requests keep answering', async () => {
+    const t = await setup({ APINODE_IMPORT_MODEL_MAX_MS: '300' });
+    const from = performance.now();
+    const { value: res, probes } = await whileRunning(t.importGen('g1', slow(1024, 200)), t.demoPredict);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/endpoint "m".*300 ms.*APINODE_IMPORT_MODEL_MAX_MS/);
+    // 200 products of 1024² matrices are minutes of work: the import did not wait for them.
+    expect(performance.now() - from).toBeLessThan(5_000);
+    responsive(probes);
+  });
+});
+
+describe('a model that fails at run time', () => {
+  it('answers MODEL_RUNTIME_ERROR (500 for a bad shape, 503 for an impossible allocation), then serves the next good input', async () => {
+    const t = await setup();
+    expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
+    expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
+    expect(await t.predictX(3)).toMatchObject({ status: 200, body: { result: { prediction: 3 } } });
+
+    const negative = await t.predictX(-5); // ConstantOfShape of a negative size
+    expect(negative.status).toBe(500);
+    expect(negative.body.errorType).toBe('MODEL_RUNTIME_ERROR');
+    expect(JSON.stringify(negative.body)).not.toMatch(/ERROR_CODE|onnxruntime_src|\.cc:/);
+    expect(await t.predictX(2)).toMatchObject({ status: 200, body: { result: { prediction: 2 } } });
+
+    const huge = await t.predictX(2e9); // 8 GB: past what a 32-bit WebAssembly heap can hold
+    expect(huge.status).toBe(503);
+    expect(huge.body.errorType).toBe('MODEL_RUNTIME_ERROR');
+    expect(await t.predictX(4)).toMatchObject({ status: 200, body: { result: { prediction: 4 } } });
+    // Another service's model never noticed.
+    expect((await t.demoPredict()).status).toBe(200);
+  });
+
+  it('fails only the request whose input fails the model, when concurrent predicts share its run', async () => {
+    const t = await setup();
+    expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
+    expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
+    const xs = [1, 2, -5, 4, 5, 6];
+    const answers = await Promise.all(xs.map((x) => t.predictX(x)));
+    answers.forEach((a, i) => {
+      if (xs[i]! < 0) expect(a).toMatchObject({ status: 500, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
+      else expect(a).toMatchObject({ status: 200, body: { result: { prediction: xs[i] } } });
+    });
+  });
+});
+
+describe('the batch cap', () => {
+  it('answers 400 for a predict-multi or OIP batch over APINODE_MAX_BATCH_RECORDS, and scores one at the cap', async () => {
+    const t = await setup({ APINODE_MAX_BATCH_RECORDS: '5' });
+    const multi = (n: number) =>
+      t.app.request('/public/api/v1/demo/car-mpg/predict-multi', { method: 'POST', headers: { Authorization: 'Bearer demo-key' }, body: JSON.stringify({ items: Array.from({ length: n }, () => ({ features: car })) }) });
+    const over = await multi(6);
+    expect(over.status).toBe(400);
+    const body = (await over.json()) as Json;
+    expect(body.errorType).toBe('INVALID_REQUEST');
+    expect(body.message).toMatch(/6 records.*at most 5/);
+    expect(body.detailedMessage).toMatch(/APINODE_MAX_BATCH_RECORDS/);
+    const at = await multi(5);
+    expect(at.status).toBe(200);
+    expect(((await at.json()) as Json).results).toHaveLength(5);
+
+    const oip = await t.app.request('/oip/demo/v2/models/car-mpg/infer', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer demo-key' },
+      body: JSON.stringify({ inputs: Object.entries(car).map(([name, v]) => ({ name, shape: [6], datatype: typeof v === 'number' ? 'FP64' : 'BYTES', data: Array(6).fill(v) })) }),
+    });
+    expect(oip.status).toBe(400);
+    expect(JSON.stringify(await oip.json())).toMatch(/at most 5/);
+  });
+});
