@@ -31,6 +31,12 @@ export interface Ports {
   readonly models: ModelRuntime;
   readonly queryLog: QueryLogSink;
   readonly log: Logger;
+  /**
+   * Workers: I/O belongs to the request that started it, and so does whoever awaits a promise it
+   * settles; the registry does not make concurrent requests wait for one another's reads
+   * (ServiceRegistryOptions.requestBoundIo). @default false
+   */
+  readonly requestBoundIo?: boolean;
   /** Background work that must not delay the answer: waitUntil on Workers. @default - fire and forget */
   readonly background?: (p: Promise<unknown>) => void;
   /** Named database connections. @default - none: SQL and lookup endpoints answer 503 SQL_NOT_CONFIGURED */
@@ -72,7 +78,7 @@ export function createApp(ports: Ports, config: Config): App {
     background: ports.background ?? ((p) => void p.catch(() => undefined)),
     rollouts: createRollouts({ store: ports.store, now: ports.now ?? Date.now, log: ports.log, invalidate: (id) => deps.registry.invalidate(id), windows: config.metricWindows, windowsEveryMs: config.metricWindowsEveryS * 1000 }),
     queryLog: config.queryLog.length === 0 ? null : ports.queryLog,
-    registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log }),
+    registry: new ServiceRegistry(ports.store, { ttlMs: config.configTtlS * 1000, now: ports.now ?? Date.now, log: ports.log, requestBoundIo: ports.requestBoundIo ?? false }),
     generations: new Generations(ports.store, { models: ports.models, sql, code, log: ports.log }, {
       modelCacheBytes: config.modelCacheBytes,
       manifestCacheEntries: config.manifestCacheEntries,

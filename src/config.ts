@@ -36,7 +36,7 @@ const Schema = z.object({
   APINODE_MAX_IMPORT_FILE_BYTES: z.coerce.number().int().min(1).optional(),
   APINODE_IMPORT_DIR: z.string().optional(),
   APINODE_OAUTH2_ALLOW_HTTP_JWKS: z.enum(['on', 'off']).default('off'),
-  APINODE_CODE_WORKERS: int(2),
+  APINODE_CODE_WORKERS: int(4),
   APINODE_CODE_RECYCLE_MIB: int(256, 1),
   APINODE_CODE_MAX_CPU_MS: int(10_000, 1),
   APINODE_CODE_MAX_WALL_MS: int(30_000, 1),
@@ -136,9 +136,9 @@ export interface Config {
    */
   readonly oauth2AllowHttpJwks: boolean;
   /**
-   * Node and Lambda: threads code endpoints run in, started on first use; 0 runs them on the
-   * main thread like Workers do (docs/isolation.md).
-   * @default 2
+   * Node and Lambda: most threads code endpoints run in, one call per thread at a time, started
+   * on first use; 0 runs them on the main thread like Workers do (docs/isolation.md).
+   * @default 4
    */
   readonly codeWorkers: number;
   /**

@@ -21,19 +21,6 @@ export function numericTiming(timing: object | undefined): Record<string, number
   return out;
 }
 
-const head = (r: LoggedRequest, record: number, timing: object | undefined) => ({
-  v: QUERY_LOG_VERSION,
-  time: new Date(r.arrivedAt).toISOString(),
-  requestId: r.requestId,
-  serviceId: r.serviceId,
-  endpointId: r.endpointId,
-  generation: r.generation,
-  action: r.action,
-  record,
-  caller: r.caller,
-  timing: numericTiming(timing),
-}) as const;
-
 /** One 'ok' line per scored record; features, context and result each capped at maxFieldBytes. */
 export function okLines(
   r: LoggedRequest,
@@ -41,12 +28,26 @@ export function okLines(
   timing: object | undefined,
   maxFieldBytes: number,
 ): QueryLogLine[] {
-  const cap = (v: unknown) => capped(v, maxFieldBytes);
-  return records.map((rec, i) => ({ ...head(r, i, timing), features: cap(rec.features), context: cap(rec.context ?? null), result: cap(rec.result), status: 'ok' }));
+  // What every line shares is computed once per request (a 1,000-record batch is 1,000 lines),
+  // and each line is an object literal: spreading a shared head costs ~20x more per line.
+  const time = new Date(r.arrivedAt).toISOString();
+  const t = numericTiming(timing);
+  const out: QueryLogLine[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i]!;
+    const context = rec.context == null ? null : capped(rec.context, maxFieldBytes);
+    out[i] = line(r, time, i, t, capped(rec.features, maxFieldBytes), context, capped(rec.result, maxFieldBytes), 'ok');
+  }
+  return out;
 }
 
 /** The one 'error' line of a request that failed once its endpoint and generation were known (error rates per generation). */
 export function errorLine(r: LoggedRequest, e: unknown, timing: object | undefined): QueryLogLine {
   const error = isApiError(e) ? { type: e.errorType, httpStatus: e.status } : { type: 'INTERNAL_ERROR', httpStatus: 500 };
-  return { ...head(r, 0, timing), features: null, context: null, result: null, status: 'error', error };
+  return { ...line(r, new Date(r.arrivedAt).toISOString(), 0, numericTiming(timing), null, null, null, 'error'), error };
+}
+
+function line(r: LoggedRequest, time: string, record: number, timing: Record<string, number>, features: unknown, context: unknown, result: unknown, status: 'ok' | 'error'): QueryLogLine {
+  const { requestId, serviceId, endpointId, generation, action, caller } = r;
+  return { v: QUERY_LOG_VERSION, time, requestId, serviceId, endpointId, generation, action, record, caller, features, context, result, timing, status };
 }

@@ -83,8 +83,42 @@ export interface Truncated {
  * that allocates nothing, so a huge value is never serialized for the log at all.
  */
 export function capped(value: unknown, maxBytes: number): unknown {
+  // Most records are a few numbers and short strings: a bound that converts and scans nothing
+  // settles them; only a value that may be over the cap is measured exactly.
+  if (jsonBytesAtMost(value, maxBytes)) return value;
   const bytes = jsonBytes(value);
   return bytes > maxBytes ? ({ truncated: true, bytes } satisfies Truncated) : value;
+}
+
+/** The longest JSON number ("-2.2250738585072014e-308"). */
+const MAX_NUMBER_CHARS = 24;
+
+/**
+ * True when JSON.stringify(value) surely has at most maxBytes UTF-8 bytes, from an upper bound:
+ * a number counts as its longest form, a string as 6 bytes per UTF-16 unit (an escape) plus its
+ * quotes. Stops as soon as the bound passes maxBytes: false then means "measure", not "over".
+ */
+function jsonBytesAtMost(value: unknown, maxBytes: number): boolean {
+  let bound = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') bound += v.length * 6 + 2;
+    else if (typeof v === 'number') bound += MAX_NUMBER_CHARS;
+    else if (Array.isArray(v)) {
+      bound += 2 + v.length;
+      for (const x of v) stack.push(x);
+    } else if (typeof v === 'object' && v !== null) {
+      bound += 2;
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        bound += k.length * 6 + 4;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    } else bound += 5; // true, false, null (and what JSON writes as null or leaves out)
+    if (bound > maxBytes) return false;
+  }
+  return true;
 }
 
 /**

@@ -28,6 +28,12 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** A call waiting for a free thread: started on one as soon as it frees, or refused after its wait. */
+interface Waiter {
+  readonly go: (slot: Slot) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
 interface Slot {
   readonly worker: Worker;
   readonly ready: Promise<void>;
@@ -64,6 +70,8 @@ function startThread(): Worker {
 
 export class CodePool implements CodeEngine {
   private readonly slots: Slot[] = [];
+  /** Calls waiting for a free thread, first come first served. */
+  private readonly queue: Waiter[] = [];
   private nextId = 0;
   private readonly recycleBytes: number;
   /** Threads started, ended for their memory, ended at a deadline: for tests and the docs' figures. */
@@ -75,7 +83,7 @@ export class CodePool implements CodeEngine {
 
   inspect(source: string, file: string, limits: CodeLimits): Promise<ModuleShape> {
     const id = ++this.nextId;
-    return this.send(this.pick(), id, { t: 'inspect', id, source, file, limits }, null, limits.cpuTimeMs * 2 + 5000) as Promise<ModuleShape>;
+    return this.dispatch(id, { t: 'inspect', id, source, file, limits }, null, limits.cpuTimeMs * 2 + 5000) as Promise<ModuleShape>;
   }
 
   run(call: SandboxCall, kept?: KeptState): Promise<SandboxResult> {
@@ -85,11 +93,12 @@ export class CodePool implements CodeEngine {
     const wallMs = call.wallMs ?? call.limits.cpuTimeMs * 2 + 5000;
     if (!(kept instanceof PoolKept)) {
       const id = ++this.nextId;
-      return this.send(this.pick(), id, { t: 'run', id, call: wire }, host, wallMs) as Promise<SandboxResult>;
+      return this.dispatch(id, { t: 'run', id, call: wire }, host, wallMs) as Promise<SandboxResult>;
     }
     return kept.serialize(() => {
-      // Its state lives in one thread; a thread that ended took the state with it.
-      if (!kept.slot || kept.slot.dead || kept.slot.retiring) kept.slot = this.pick();
+      // Its state lives in one thread (which may be running another call meanwhile); a thread
+      // that ended took the state with it.
+      if (!kept.slot || kept.slot.dead || kept.slot.retiring) kept.slot = this.pick() ?? this.leastBusy() ?? this.spawn();
       const id = ++this.nextId;
       return this.send(kept.slot, id, { t: 'run', id, call: wire, keptId: kept.id }, host, wallMs) as Promise<SandboxResult>;
     });
@@ -108,16 +117,53 @@ export class CodePool implements CodeEngine {
   }
 
   async close(): Promise<void> {
+    for (const w of this.queue.splice(0)) clearTimeout(w.timer);
     await Promise.all(this.slots.splice(0).map((s) => this.end(s, null)));
   }
 
-  /** An idle thread, else a new one while under the size, else the least busy. */
-  private pick(): Slot {
+  /**
+   * One call per thread: a call never waits behind another one's CPU loop or deadline, and a
+   * thread ended at a deadline takes no bystander with it. Without a free thread (all
+   * `workers` busy) the call waits for one, at most its own wall time, then is refused (503).
+   */
+  private dispatch(id: number, message: ToThread, host: HostApi | null, wallMs: number): Promise<unknown> {
+    const slot = this.pick();
+    if (slot) return this.send(slot, id, message, host, wallMs);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        go: (s) => {
+          clearTimeout(waiter.timer);
+          this.send(s, id, message, host, wallMs).then(resolve, reject);
+        },
+        timer: setTimeout(() => {
+          this.queue.splice(this.queue.indexOf(waiter), 1);
+          reject(ApiError.unavailable('CODE_SANDBOX_UNAVAILABLE', 'Every code thread is busy; retry shortly', `no code thread was free within ${Math.round(wallMs)} ms (APINODE_CODE_WORKERS threads, each running one call)`));
+        }, wallMs),
+      };
+      this.queue.push(waiter);
+    });
+  }
+
+  /** Starts waiting calls on threads that are free (or can be started) now. */
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const slot = this.pick();
+      if (!slot) return;
+      this.queue.shift()!.go(slot);
+    }
+  }
+
+  /** An idle thread, else a new one while under the size, else none. */
+  private pick(): Slot | null {
     const live = this.slots.filter((s) => !s.retiring && !s.dead);
     const idle = live.find((s) => s.calls.size === 0);
     if (idle) return idle;
-    if (live.length < this.options.workers) return this.spawn();
-    return live.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
+    return live.length < this.options.workers ? this.spawn() : null;
+  }
+
+  private leastBusy(): Slot | null {
+    const live = this.slots.filter((s) => !s.retiring && !s.dead);
+    return live.length ? live.reduce((a, b) => (b.calls.size < a.calls.size ? b : a)) : null;
   }
 
   private spawn(): Slot {
@@ -208,6 +254,7 @@ export class CodePool implements CodeEngine {
       this.stats.recycled++;
       void this.end(slot, null);
     } else slot.worker.unref();
+    this.drain();
   }
 
   private failAll(slot: Slot, error: Error): void {
@@ -219,6 +266,8 @@ export class CodePool implements CodeEngine {
       p.reject(error);
     }
     slot.calls.clear();
+    // Its place is free: a replacement starts for whoever waits.
+    queueMicrotask(() => this.drain());
   }
 
   private async end(slot: Slot, error: Error | null): Promise<void> {

@@ -75,7 +75,7 @@ function build(env: Env): App {
   const logBucket = (env as { QUERY_LOG?: R2Bucket }).QUERY_LOG ?? env.GENERATIONS;
   const queryLogStore = new R2ObjectStore(logBucket);
   queryLog = queryLogSinks(config, { stdout: () => batchedQueryLog(consoleLines, { macrotask: true }), store: () => queryLogStore, timers: true, maxFlushS: 20, log });
-  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, sql, codeWasm: quickjsWasm, docsAssets, queryLogStore }, config);
+  return createApp({ store: new R2ObjectStore(env.GENERATIONS), models, queryLog, log, background, requestBoundIo: true, sql, codeWasm: quickjsWasm, docsAssets, queryLogStore }, config);
 }
 
 /** Swagger UI's files, deployed as static assets (wrangler.toml [assets]); absent where the Worker runs without them. */

@@ -12,6 +12,8 @@ interface Entry {
   /** When the store last answered for this service; undefined until it first has. */
   checkedAt: number | undefined;
   pending: Promise<ServiceConfig | null> | undefined;
+  /** When the pending read started. */
+  pendingSince: number;
 }
 
 export interface ServiceRegistryOptions {
@@ -19,6 +21,14 @@ export interface ServiceRegistryOptions {
   now: () => number;
   log: Logger;
   maxEntries?: number;
+  /**
+   * Workers: a promise settled by one request's I/O resumes whoever awaits it in that request's
+   * context, where their own request's body can no longer be read ("Cannot perform I/O on behalf
+   * of a different request"). Then a request never waits for a read another request started:
+   * it serves the copy being revalidated (a read younger than the TTL is in flight), or reads
+   * service.json itself. @default false: concurrent requests share one read
+   */
+  requestBoundIo?: boolean;
 }
 
 /**
@@ -40,13 +50,17 @@ export class ServiceRegistry {
 
   async get(serviceId: string): Promise<ServiceConfig | null> {
     const entry = this.entries.get(serviceId);
-    if (entry?.pending) return entry.pending;
-    if (entry?.checkedAt !== undefined && this.opts.now() - entry.checkedAt < this.opts.ttlMs) return entry.config;
-    const base: Entry = entry ?? { config: null, etag: undefined, checkedAt: undefined, pending: undefined };
+    const now = this.opts.now();
+    if (entry?.pending) {
+      if (!this.opts.requestBoundIo) return entry.pending;
+      if (entry.checkedAt !== undefined && now - entry.pendingSince < this.opts.ttlMs) return entry.config;
+    } else if (entry?.checkedAt !== undefined && now - entry.checkedAt < this.opts.ttlMs) return entry.config;
+    const base: Entry = entry ?? { config: null, etag: undefined, checkedAt: undefined, pending: undefined, pendingSince: 0 };
     const pending = this.refresh(serviceId, base).finally(() => {
-      base.pending = undefined;
+      if (base.pending === pending) base.pending = undefined;
     });
     base.pending = pending;
+    base.pendingSince = now;
     this.entries.set(serviceId, base);
     return pending;
   }

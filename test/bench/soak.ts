@@ -1,6 +1,6 @@
 /**
  * npm run soak (not part of npm test; run by .ci/run): SOAK_DURATION_S (default 60) seconds of
- * mixed traffic at SOAK_CONNECTIONS (32) connections on loopback against the BUILT node
+ * mixed traffic at SOAK_CONNECTIONS (32) connections and SOAK_RATE (500) requests/s on loopback against the BUILT node
  * (dist/node/node.mjs): predict, predict-multi, functions, SQL, bad requests, and one hostile
  * function call every second (a CPU loop, an allocation loop, a huge answer, a throw whose message
  * getter never returns); SOAK_KINDS picks part of it. It fails (exit 1) if any well-formed request
@@ -21,6 +21,19 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DURATION_S = Number(process.env.SOAK_DURATION_S ?? 60);
 const WARMUP_S = Number(process.env.SOAK_WARMUP_S ?? Math.min(10, DURATION_S / 6));
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 32);
+/**
+ * Requests per second over all connections: a steady load, about half of what this node
+ * serves flat out on 2 cores with this mix, as a production node runs with headroom. A closed
+ * loop (SOAK_RATE=0) measures capacity, where latency is connections / throughput by
+ * construction; `npm run bench` measures that.
+ */
+const RATE = Number(process.env.SOAK_RATE ?? 500);
+/**
+ * What fails the run: 'all' (default) the three criteria; 'failures' only a failed well-formed
+ * request, the p99 and RSS targets then printed as missed (.ci/run: timing on a shared CI
+ * machine is a figure to report, docs/benchmarks.md, not a gate; STYLE: no timed tests).
+ */
+const GATE = process.env.SOAK_GATE === 'failures' ? 'failures' : 'all';
 const MAX_P99_MS = Number(process.env.SOAK_MAX_P99_MS ?? 50);
 /** SOAK_KINDS picks the traffic (default all), to tell the kinds' effects apart, e.g. SOAK_KINDS=predict,bad. */
 const KINDS = new Set((process.env.SOAK_KINDS ?? 'predict,predict-multi,function,sql,bad,hostile').split(','));
@@ -133,14 +146,24 @@ async function shoot(s: Shot): Promise<void> {
     await res.arrayBuffer();
     const ms = performance.now() - from;
     if (res.status !== s.expect) failures.push(`${s.kind} ${s.path}: ${res.status}, expected ${s.expect}`);
-    else if (from >= warmAt) latencies.set(s.kind, [...(latencies.get(s.kind) ?? []), ms]);
+    else if (from >= warmAt) {
+      const xs = latencies.get(s.kind);
+      if (xs) xs.push(ms);
+      else latencies.set(s.kind, [ms]);
+    }
   } catch (e) {
     failures.push(`${s.kind} ${s.path}: ${(e as Error).name} ${(e as Error).message}`);
   }
 }
 
+/** Each connection sends at RATE / CONNECTIONS per second (its next request is due on a fixed schedule; a late answer makes it send at once), or flat out with SOAK_RATE=0. */
 async function connection(c: number): Promise<void> {
+  const everyMs = RATE > 0 ? (1000 * CONNECTIONS) / RATE : 0;
+  let due = performance.now() + (everyMs * c) / CONNECTIONS;
   for (let i = c; performance.now() < endAt; i += CONNECTIONS) {
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    due += everyMs;
     await shoot(pick(mix, i)(i));
     sent++;
   }
@@ -181,7 +204,7 @@ const predict = latencies.get('predict') ?? [];
 const p99 = pct(predict, 99);
 const growth = rssWarm ? rssEnd / rssWarm - 1 : NaN;
 const lines = [
-  `Soak: ${DURATION_S} s (warm-up ${WARMUP_S} s), ${CONNECTIONS} connections, ${sent} requests (${(sent / DURATION_S).toFixed(0)}/s), hostile calls: ${hostile.length}.`,
+  `Soak: ${DURATION_S} s (warm-up ${WARMUP_S} s), ${CONNECTIONS} connections at ${RATE > 0 ? `${RATE} req/s` : 'full speed'}, ${sent} requests (${(sent / DURATION_S).toFixed(0)}/s), hostile calls: ${hostile.length}.`,
   '',
   '| kind | requests after warm-up | p50 ms | p99 ms | max ms |',
   '|---|---|---|---|---|',
@@ -192,10 +215,11 @@ const lines = [
   `Failed well-formed requests: ${failures.length}${failures.length ? ` (first: ${[...new Set(failures)].slice(0, 5).join(' | ')})` : ''}.`,
 ];
 console.log(lines.join('\n'));
-const verdict = [
-  ...(failures.length ? [`${failures.length} well-formed requests failed`] : []),
+const missed = [
   ...(!(p99 <= MAX_P99_MS) ? [`p99 of predict ${p99.toFixed(1)} ms > ${MAX_P99_MS} ms`] : []),
   ...(!(growth <= 0.2) ? [`RSS grew ${(growth * 100).toFixed(1)}% after warm-up (> 20%)`] : []),
 ];
+const verdict = [...(failures.length ? [`${failures.length} well-formed requests failed`] : []), ...(GATE === 'all' ? missed : [])];
+if (GATE !== 'all' && missed.length) console.log(`SOAK TARGETS MISSED (reported, not gating with SOAK_GATE=${GATE}): ${missed.join('; ')}`);
 console.log(verdict.length ? `SOAK FAILED: ${verdict.join('; ')}` : 'SOAK PASSED');
 process.exit(verdict.length ? 1 : 0);

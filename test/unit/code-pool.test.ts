@@ -136,4 +136,41 @@ describe('user code that replaces what the host reads with', () => {
     const shape = await local.inspect('Object.keys = () => { for (;;) {} }; export const x = 1', 'code/t.js', limits);
     expect(shape.exports).toEqual({ x: 'value' });
   });
+
+describe('one call per thread', () => {
+  const SPIN = 'export function f() { for (;;) {} }';
+  const QUICK = 'export function f(x) { return x + 1 }';
+
+  it('runs a quick call on another thread while one spins, and a bystander survives a thread ended at a deadline', async () => {
+    const p = new CodePool({ workers: 2, recycleMiB: 64 });
+    try {
+      await p.run(call(QUICK, { invocations: [[0]] })); // one thread warm
+      const spin = p.run(call(SPIN, { limits: { cpuTimeMs: 2000, memoryMiB: 8 }, wallMs: 1000 })).catch((e: unknown) => e);
+      const t0 = performance.now();
+      expect((await p.run(call(QUICK, { invocations: [[1]] }))).values).toEqual([2]);
+      // Did not wait for the spinning call (its deadline is 1 s, its CPU limit 2 s).
+      expect(performance.now() - t0).toBeLessThan(900);
+      expect(await spin).toMatchObject({ errorType: 'CODE_DEADLINE_EXCEEDED' });
+      expect((await p.run(call(QUICK, { invocations: [[2]] }))).values).toEqual([3]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('queues a call when every thread is busy, starts it when one frees, and refuses it after its wall time', async () => {
+    const p = new CodePool({ workers: 1, recycleMiB: 64 });
+    try {
+      const spin = p.run(call(SPIN, { limits: { cpuTimeMs: 300, memoryMiB: 8 } })).catch((e: unknown) => e);
+      // Waits for the spinning call's thread (stopped at 300 ms of CPU), then runs.
+      expect((await p.run(call(QUICK, { invocations: [[1]] }))).values).toEqual([2]);
+      expect(await spin).toMatchObject({ errorType: 'CODE_TIMEOUT' });
+      const long = p.run(call(SPIN, { limits: { cpuTimeMs: 3000, memoryMiB: 8 }, wallMs: 3000 })).catch((e: unknown) => e);
+      await expect(p.run(call(QUICK, { invocations: [[1]], wallMs: 200 }))).rejects.toMatchObject({ status: 503, errorType: 'CODE_SANDBOX_UNAVAILABLE' });
+      expect(await long).toMatchObject({ errorType: 'CODE_TIMEOUT' });
+    } finally {
+      await p.close();
+    }
+  }, 15_000);
+});
+
 });

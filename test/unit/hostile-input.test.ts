@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Manifest, PredictionEndpointSpec } from '@apinode/protocol';
 import { nestsDeeperThan } from '../../src/api/http.js';
@@ -54,6 +55,16 @@ describe('the query log size of a value', () => {
     expect(capped({ a: 1 }, 100)).toEqual({ a: 1 });
     const big = { text: 'x'.repeat(1000) };
     expect(capped(big, 100)).toEqual({ truncated: true, bytes: 1011 });
+  });
+
+  it('keeps a value exactly when its JSON fits (random JSON values and caps, against TextEncoder)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.integer({ min: 1, max: 400 }), (v, max) => {
+        const bytes = new TextEncoder().encode(JSON.stringify(v)).byteLength;
+        expect(capped(v, max)).toEqual(bytes <= max ? v : { truncated: true, bytes });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('measures values too deep for JSON.stringify', () => {
