@@ -50,7 +50,7 @@ export class RolloutController {
     // The marker first: a state the scheduled pass cannot find would never advance.
     await this.o.store.put(layout.rolloutMarker(serviceId), encodeJson({ serviceId }));
     const state = await this.decide(serviceId, (s) => {
-      if (s?.phase === 'running') throw new ApiError(409, 'CONFLICT', `A rollout of generation "${s.generation}" is running on service "${serviceId}": promote or abort it first`);
+      if (s?.phase === 'running') throw new ApiError(409, 'ROLLOUT_IN_PROGRESS', `A rollout of generation "${s.generation}" is running on service "${serviceId}": promote or abort it first`);
       const at = this.iso();
       return {
         serviceId,
@@ -76,7 +76,7 @@ export class RolloutController {
 
   async status(serviceId: string): Promise<RolloutStatus> {
     const s = (await this.read(serviceId))?.state;
-    if (!s) throw ApiError.notFound('NOT_FOUND', `Service "${serviceId}" has no rollout`);
+    if (!s) throw ApiError.notFound('ROLLOUT_NOT_FOUND', `Service "${serviceId}" has no rollout`);
     const running = s.phase === 'running';
     return {
       rollout: s,
@@ -140,8 +140,8 @@ export class RolloutController {
 
   private async end(serviceId: string, change: (s: RolloutState) => RolloutState): Promise<RolloutState> {
     const state = await this.decide(serviceId, (s) => {
-      if (!s) throw ApiError.notFound('NOT_FOUND', `Service "${serviceId}" has no rollout`);
-      if (s.phase !== 'running') throw new ApiError(409, 'CONFLICT', `The rollout of generation "${s.generation}" on service "${serviceId}" is ${s.phase}, not running`);
+      if (!s) throw ApiError.notFound('ROLLOUT_NOT_FOUND', `Service "${serviceId}" has no rollout`);
+      if (s.phase !== 'running') throw new ApiError(409, 'ROLLOUT_NOT_RUNNING', `The rollout of generation "${s.generation}" on service "${serviceId}" is ${s.phase}, not running`);
       return change(s);
     });
     return this.apply(serviceId, state!);

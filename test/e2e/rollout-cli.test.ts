@@ -47,7 +47,7 @@ describe('apinode-admin rollout against a running node', () => {
     expect(started.stdout).toMatch(/^shop: rollout of g2 running, step 1 of 3 \(10%\)\n {2}thresholds: 5xx rate at most 1%, p99 at most 200 ms, judged from 5 requests; steps 10, 50, 100% every 600 s\n/);
     const again = await cli(['rollout', 'start', 'shop', 'g3', '--steps', '10,100', '--every', '1m', '--max-error-rate', '1%', ...target]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/A rollout of generation "g2" is running on service "shop": promote or abort it first \(CONFLICT, HTTP 409\)/);
+    expect(again.stderr).toMatch(/A rollout of generation "g2" is running on service "shop": promote or abort it first \(ROLLOUT_IN_PROGRESS, HTTP 409\)/);
 
     const seen = [];
     for (let i = 0; i < 300; i++) seen.push(await call(13));
@@ -69,7 +69,7 @@ describe('apinode-admin rollout against a running node', () => {
 
     // promote and abort of a rollout that is over: 409, with the reason.
     const promote = await cli(['rollout', 'promote', 'shop', ...target]);
-    expect([promote.code, promote.stderr]).toEqual([1, expect.stringContaining('is rolled-back, not running (CONFLICT, HTTP 409)')]);
+    expect([promote.code, promote.stderr]).toEqual([1, expect.stringContaining('is rolled-back, not running (ROLLOUT_NOT_RUNNING, HTTP 409)')]);
 
     for (const [args, message] of [
       [['--steps', '10,x,100'], '--steps "10,x,100" is not a list of percentages'],

@@ -155,7 +155,7 @@ describe('guarded rollouts against a real node (fake clock, folder store)', () =
       // The losers were told: 409 CONFLICT, the rollout no longer running.
       const admins = answers.slice(3, 5) as { status: number; body: { errorType?: string } }[];
       expect(admins.filter((r) => r.status === 200).length).toBe(ends[0]!.action === 'rollback' ? 0 : 1);
-      expect(admins.filter((r) => r.status !== 200).every((r) => r.body.errorType === 'CONFLICT')).toBe(true);
+      expect(admins.filter((r) => r.status !== 200).every((r) => ['ROLLOUT_NOT_RUNNING', 'CONFLICT'].includes(r.body.errorType ?? ''))).toBe(true);
     }
   });
 
@@ -168,11 +168,11 @@ describe('guarded rollouts against a real node (fake clock, folder store)', () =
 
     expect((await node.admin('POST', '/services/shop/rollout', start('g2'))).status).toBe(201);
     expect(await mappingOf(store)).toEqual({ mode: 'SPLIT', entries: [{ generation: 'g1', proba: 0.63 }, { generation: 'g3', proba: expect.closeTo(0.27, 12) }, { generation: 'g2', proba: 0.1 }] });
-    expect((await node.admin('POST', '/services/shop/rollout', start('g3'))).body).toMatchObject({ errorType: 'CONFLICT', message: expect.stringContaining('promote or abort') });
+    expect((await node.admin('POST', '/services/shop/rollout', start('g3'))).body).toMatchObject({ errorType: 'ROLLOUT_IN_PROGRESS', message: expect.stringContaining('promote or abort') });
     const aborted = await node.admin('POST', '/services/shop/rollout/abort');
     expect(aborted.body).toMatchObject({ phase: 'aborted', reason: 'aborted by bootstrap' });
     expect(await mappingOf(store)).toEqual(split);
-    expect((await node.admin('POST', '/services/shop/rollout/abort')).body).toMatchObject({ errorType: 'CONFLICT' });
+    expect((await node.admin('POST', '/services/shop/rollout/abort')).body).toMatchObject({ errorType: 'ROLLOUT_NOT_RUNNING' });
 
     expect((await node.admin('POST', '/services/shop/rollout', start('g4'))).status).toBe(201);
     expect((await node.admin('POST', '/services/shop/rollout/promote')).body).toMatchObject({ phase: 'completed', step: 2 });
@@ -226,8 +226,8 @@ describe('guarded rollouts against a real node (fake clock, folder store)', () =
       ['POST', '/services/shop/rollout', start('g9'), 409, 'GENERATION_NOT_COMMITTED'],
       ['POST', '/services/nope/rollout', start('g2'), 404, 'SERVICE_NOT_FOUND'],
       ['POST', '/services/..%2Fx/rollout', start('g2'), 400, 'INVALID_REQUEST'],
-      ['GET', '/services/shop/rollout', undefined, 404, 'NOT_FOUND'],
-      ['POST', '/services/shop/rollout/promote', undefined, 404, 'NOT_FOUND'],
+      ['GET', '/services/shop/rollout', undefined, 404, 'ROLLOUT_NOT_FOUND'],
+      ['POST', '/services/shop/rollout/promote', undefined, 404, 'ROLLOUT_NOT_FOUND'],
     ];
     for (const [method, path, body, status, errorType] of cases) {
       const res = await node.admin(method, path, body);
