@@ -64,15 +64,23 @@ describe('guarded rollouts on Lambda', () => {
     const adminFn = await createLambdaHandler(env(true), { store, log: silentLogger, now: clock.now });
     let g2 = 0;
     // g2 fails every call with x = 13; g1 answers it. The flush rides on the invocation's own end.
-    for (let i = 0; i < 60; i++) {
-      // Past a minute after start: the invocation that ends then writes the windows.
-      if (i === 59) clock.advance(MIN);
+    for (let i = 0; i < 59; i++) {
       const r = await user(httpEvent('/public/api/v1/shop/double/run', { x: 13 }));
       if (r.statusCode === 500) g2++;
     }
+    // Past a minute after start: the invocation that ends then writes the windows. The mapping
+    // splits traffic at random: call until one lands on g2 in that next minute.
+    clock.advance(MIN);
+    for (let i = 0; i < 200; i++) {
+      const r = await user(httpEvent('/public/api/v1/shop/double/run', { x: 13 }));
+      if (r.statusCode === 500) {
+        g2++;
+        break;
+      }
+    }
     expect(g2).toBeGreaterThan(10);
     const written = await store.list('metrics/service=shop/generation=g2/');
-    // Calls 1-59 in the first minute, the 60th in the next: one window each, from this one instance.
+    // Calls 1-59 in the first minute, the last in the next: one window each, from this one instance.
     const minute = (t: number) => new Date(t).toISOString().slice(0, 16);
     expect(written.map((k) => k.split('/')[3])).toEqual([`minute=${minute(T0)}`, `minute=${minute(T0 + MIN)}`]);
     expect(new Set(written.map((k) => k.split('/')[4])).size).toBe(1);
