@@ -3,6 +3,7 @@ import { loadReference, referenceScore } from '../../examples/reference-scorer.j
 import { fnv1a32 } from '../../src/services/dispatch.js';
 import { demoRecords } from '../support/demo-records.js';
 import { DEMO_KEY, type Target } from './suite.js';
+import { sendRefused } from './target.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Features = Record<string, unknown>;
@@ -300,7 +301,7 @@ export function oipConformanceSuite(runtime: string, start: () => Promise<Target
 
     it('answers 413 for a body over the limit', async () => {
       const big = { inputs: [{ name: 'weight_lbs', datatype: 'FP64', shape: [200_000], data: Array.from({ length: 200_000 }, () => 3000.25) }] };
-      await expectError(await infer('car-mpg', big), 413);
+      await expectError(await sendRefused(() => infer('car-mpg', big)), 413);
     });
   });
 }

@@ -5,7 +5,7 @@ import { loadReference, loadReferenceAs, referenceEffect, referenceForecast, ref
 import { fnv1a32 } from '../../src/services/dispatch.js';
 import { demoRecords } from '../support/demo-records.js';
 import { codeConformance } from './code-suite.js';
-import { auth, DEMO_KEY, type Target } from './target.js';
+import { auth, DEMO_KEY, sendRefused, type Target } from './target.js';
 
 export { CONFORMANCE_ENV, DEMO_KEY, type Target } from './target.js';
 
@@ -166,7 +166,7 @@ export function conformanceSuite(runtime: string, start: () => Promise<Target>):
 
     it('answers 413 for a body over the limit', async () => {
       const big = { items: Array.from({ length: 20_000 }, () => ({ features: records['car-mpg']![0]! })) };
-      await expectError(await post('car-mpg/predict-multi', big), 413, 'PAYLOAD_TOO_LARGE');
+      await expectError(await sendRefused(() => post('car-mpg/predict-multi', big)), 413, 'PAYLOAD_TOO_LARGE');
     });
 
     it('answers 404 for an unknown service, endpoint, generation or route', async () => {

@@ -68,8 +68,9 @@ describe('guarded rollouts on Lambda', () => {
       const r = await user(httpEvent('/public/api/v1/shop/double/run', { x: 13 }));
       if (r.statusCode === 500) g2++;
     }
-    // Past a minute after start: the invocation that ends then writes the windows. The mapping
-    // splits traffic at random: call until one lands on g2 in that next minute.
+    // Past a minute after start: the invocation that ends then writes the windows due (the first
+    // minute's). The mapping splits traffic at random: call until one lands on g2 in that second
+    // minute, then once more a minute later, which writes the second minute's window.
     clock.advance(MIN);
     for (let i = 0; i < 200; i++) {
       const r = await user(httpEvent('/public/api/v1/shop/double/run', { x: 13 }));
@@ -78,11 +79,15 @@ describe('guarded rollouts on Lambda', () => {
         break;
       }
     }
+    clock.advance(MIN);
+    if ((await user(httpEvent('/public/api/v1/shop/double/run', { x: 13 }))).statusCode === 500) g2++;
     expect(g2).toBeGreaterThan(10);
     const written = await store.list('metrics/service=shop/generation=g2/');
-    // Calls 1-59 in the first minute, the last in the next: one window each, from this one instance.
-    const minute = (t: number) => new Date(t).toISOString().slice(0, 16);
-    expect(written.map((k) => k.split('/')[3])).toEqual([`minute=${minute(T0)}`, `minute=${minute(T0 + MIN)}`]);
+    // A window for each minute g2 served in (the third only if the last call went to g2), from this one instance.
+    const minute = (t: number) => `minute=${new Date(t).toISOString().slice(0, 16)}`;
+    const minutes = written.map((k) => k.split('/')[3]);
+    expect(minutes.slice(0, 2)).toEqual([minute(T0), minute(T0 + MIN)]);
+    expect(minutes.slice(2)).toEqual(minutes.length === 3 ? [minute(T0 + 2 * MIN)] : []);
     expect(new Set(written.map((k) => k.split('/')[4])).size).toBe(1);
 
     // The user function ignores the schedule (it may not write service.json); the admin function acts on it.
