@@ -1,7 +1,17 @@
 import type { MetricsSnapshot, QueryLogSinkStats } from '@apinode/protocol';
 
-/** Upper bounds of the latency buckets, in milliseconds. */
-const BOUNDS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+/** Upper bounds of the latency buckets, in milliseconds (also the rollout windows' and dashboards' histogram). */
+export const LATENCY_BOUNDS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+const BOUNDS_MS = LATENCY_BOUNDS_MS;
+
+/** The bucket of a latency: the first bound it does not exceed, or BOUNDS_MS.length past the last. */
+export function latencyBucket(ms: number): number {
+  const b = BOUNDS_MS.findIndex((bound) => ms <= bound);
+  return b === -1 ? BOUNDS_MS.length : b;
+}
+
+/** Same arguments as `Metrics.record`: what else sees each recorded request (EMF on Lambda). */
+export type MetricsListener = (serviceId: string, endpointId: string, generation: string, ms: number, records: number, errorType: string | undefined) => void;
 /** Distinct (service, endpoint, generation) series kept; the rest count under "(other)". */
 const MAX_SERIES = 5000;
 
@@ -22,11 +32,18 @@ export class Metrics {
   private readonly since = new Date().toISOString();
   private readonly series = new Map<string, Series>();
   private readonly errors: Record<string, number> = {};
+  private readonly listeners: MetricsListener[] = [];
 
   /** @param queryLog the query-log sinks' counters (delivered, dropped, buffered), read when the metrics are. */
   constructor(private readonly queryLog: () => readonly QueryLogSinkStats[] = () => []) {}
 
+  /** Calls `listener` with every request recorded from now on. */
+  listen(listener: MetricsListener): void {
+    this.listeners.push(listener);
+  }
+
   record(serviceId: string, endpointId: string, generation: string, ms: number, records: number, errorType: string | undefined): void {
+    for (const l of this.listeners) l(serviceId, endpointId, generation, ms, records, errorType);
     let key = `${serviceId}\u0000${endpointId}\u0000${generation}`;
     if (!this.series.has(key) && this.series.size >= MAX_SERIES) [serviceId, endpointId, generation, key] = ['(other)', '(other)', '(other)', '(other)'];
     let s = this.series.get(key);
@@ -38,8 +55,8 @@ export class Metrics {
     s.records += records;
     s.count++;
     s.sumMs += ms;
-    const b = BOUNDS_MS.findIndex((bound) => ms <= bound);
-    if (b !== -1) s.buckets[b]!++;
+    const b = latencyBucket(ms);
+    if (b < BOUNDS_MS.length) s.buckets[b]!++;
     if (errorType) {
       s.errors[errorType] = (s.errors[errorType] ?? 0) + 1;
       this.errors[errorType] = (this.errors[errorType] ?? 0) + 1;

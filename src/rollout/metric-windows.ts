@@ -1,12 +1,13 @@
 import type { MetricWindow } from '@apinode/protocol';
 import { describe } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { LATENCY_BOUNDS_MS, latencyBucket } from '../observability/metrics.js';
 import { layout } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { encodeJson } from '../storage/update.js';
 
 /** The latency bucket bounds of src/observability/metrics.ts, in ms: the same histogram, summed across instances. */
-export const WINDOW_BOUNDS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+export const WINDOW_BOUNDS_MS = LATENCY_BOUNDS_MS;
 const MINUTE_MS = 60_000;
 /** Windows kept in memory at most (services x generations x minutes not written yet); past it, requests are not counted. */
 const MAX_OPEN = 10_000;
@@ -82,8 +83,7 @@ export class MetricWindows {
     w.window.requests++;
     if (status >= 500) w.window.serverErrors++;
     else if (status >= 400) w.window.clientErrors++;
-    const b = WINDOW_BOUNDS_MS.findIndex((bound) => ms <= bound);
-    w.window.counts[b === -1 ? WINDOW_BOUNDS_MS.length : b]!++;
+    w.window.counts[latencyBucket(ms)]!++;
   }
 
   /** Whether a write is due: something unwritten, and a minute since the last write. Cheap: called after every request. */

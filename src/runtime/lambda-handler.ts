@@ -9,7 +9,6 @@ import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { ortOptions } from './ort-options.js';
 import { EmfBatch } from '../observability/emf.js';
 import { jsonLogger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { batchedQueryLog } from '../observability/query-log.js';
 import { queryLogSinks } from '../observability/query-log-sinks.js';
 import type { AdvanceOutcome } from '../rollout/controller.js';
@@ -75,7 +74,8 @@ export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}):
 
   const served = handle(app);
   // CloudWatch embedded metrics (per generation, for dashboards): one line per series an invocation touched.
-  const emf = env.APINODE_EMF === 'off' ? null : teeMetrics(deps.metrics, new EmfBatch());
+  const emf = env.APINODE_EMF === 'off' ? null : new EmfBatch();
+  if (emf) deps.metrics.listen((...args) => emf.record(...args));
   return (async (event: LambdaEvent | ScheduledEvent, context?: LambdaContext) => {
     if (isScheduledEvent(event)) {
       // Only the admin function may write service.json (its IAM role); a user function ignores the rule.
@@ -96,16 +96,6 @@ export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}):
 /** Query log lines buffered for the invocation and written once, before the handler returns (stdout). */
 export { batchedQueryLog };
 
-/** What the node's metrics record from now on is also recorded into `batch`. */
-function teeMetrics(metrics: Metrics, batch: EmfBatch): EmfBatch {
-  const record = metrics.record.bind(metrics);
-  metrics.record = (...args: Parameters<Metrics['record']>) => {
-    record(...args);
-    batch.record(...args);
-  };
-  return batch;
-}
-
 /** A secret's string value, trimmed. */
 async function readSecret(secretId: string): Promise<string> {
   const { SecretString: s } = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -115,9 +105,8 @@ async function readSecret(secretId: string): Promise<string> {
 
 /** The secret is the connection string itself, or JSON with a `url`/`connectionString` field. */
 async function readConnectionString(secretId: string): Promise<string> {
-  const { SecretString: s } = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
-  if (!s) throw new Error(`secret ${secretId} has no string value`);
-  if (!s.trimStart().startsWith('{')) return s.trim();
+  const s = await readSecret(secretId);
+  if (!s.startsWith('{')) return s;
   const parsed = JSON.parse(s) as { url?: string; connectionString?: string };
   const url = parsed.url ?? parsed.connectionString;
   if (!url) throw new Error(`secret ${secretId} is JSON without a "url" or "connectionString" field`);
