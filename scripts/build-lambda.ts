@@ -18,8 +18,8 @@ const quickjsWasm = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfi
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 const result = await build({
-  // The code threads' entry beside the handler (src/runtime/code-pool.ts starts ./code-worker.mjs).
-  entryPoints: { index: join(root, 'src/runtime/lambda.ts'), 'code-worker': join(root, 'src/runtime/code-worker.ts') },
+  // The threads' entries beside the handler (src/runtime/threads.ts starts ./code-worker.mjs, ./model-thread.mjs).
+  entryPoints: { index: join(root, 'src/runtime/lambda.ts'), 'code-worker': join(root, 'src/runtime/code-worker.ts'), 'model-thread': join(root, 'src/runtime/model-thread.ts') },
   outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -42,5 +42,5 @@ const swaggerUi = dirname(createRequire(import.meta.url).resolve('swagger-ui-dis
 await mkdir(join(outdir, 'swagger-ui'));
 for (const f of DOCS_ASSETS) await copyFile(join(swaggerUi, f), join(outdir, 'swagger-ui', f));
 
-const sizes = await Promise.all(['index.mjs', 'code-worker.mjs', ...ORT_FILES, 'emscripten-module.wasm'].map(async (f) => `${f} ${((await stat(join(outdir, f))).size / 1024).toFixed(0)} KiB`));
+const sizes = await Promise.all(['index.mjs', 'code-worker.mjs', 'model-thread.mjs', ...ORT_FILES, 'emscripten-module.wasm'].map(async (f) => `${f} ${((await stat(join(outdir, f))).size / 1024).toFixed(0)} KiB`));
 console.log(`dist/lambda: ${sizes.join(', ')} (${Object.keys(result.metafile.inputs).length} inputs)`);

@@ -18,8 +18,8 @@ const packagesExternalButWorkspaces = {
 const root = fileURLToPath(new URL('..', import.meta.url));
 await build({
   absWorkingDir: root,
-  // With the code threads' entry, which src/runtime/code-pool.ts starts as ./code-worker.mjs.
-  entryPoints: ['src/runtime/node.ts', 'src/runtime/code-worker.ts'],
+  // With the threads' entries, which src/runtime/threads.ts starts as ./code-worker.mjs and ./model-thread.mjs.
+  entryPoints: ['src/runtime/node.ts', 'src/runtime/code-worker.ts', 'src/runtime/model-thread.ts'],
   // Split: what the entry imports lazily (PGlite, the S3 SDK, …) stays in its own chunk, with its
   // packages' imports, so the node does not load them at start (issue 16). Chunks sit beside
   // the entry, so paths resolved from import.meta.url stay right.

@@ -14,6 +14,10 @@ const Schema = z.object({
   APINODE_IMPORT_MODEL_MAX_MS: int(5_000, 1),
   APINODE_IMPORT_MODEL_MAX_MEMORY_MIB: int(1_024, 1),
   APINODE_MODEL_CACHE_BYTES: int(512 * 1024 * 1024, 1),
+  APINODE_MODEL_THREADS: int(2),
+  APINODE_MODEL_RUN_MAX_MS: int(10_000, 1),
+  APINODE_MODEL_RECYCLE_MIB: int(256, 1),
+  APINODE_MODEL_MAX_MEMORY_MIB: int(1_024, 64),
   APINODE_MANIFEST_CACHE_ENTRIES: int(256, 1),
   APINODE_QUERY_LOG: z
     .string()
@@ -73,6 +77,33 @@ export interface Config {
   readonly importModelMaxMemoryMiB: number;
   /** Budget of the per-instance ONNX session cache, in bytes of model files. */
   readonly modelCacheBytes: number;
+  /**
+   * Node and Lambda: most threads onnxruntime serves models in (docs/isolation-models.md): one
+   * at start, another only while a run takes longer than 100 ms, so that runs waiting behind it
+   * go there; 0 runs models on the thread that answers requests, as Workers do.
+   * @default 2
+   */
+  readonly modelThreads: number;
+  /**
+   * Node and Lambda with model threads: longest one model run may take, and longest it may wait
+   * for the runs before it (loads: this or the import's APINODE_IMPORT_MODEL_MAX_MS, the larger);
+   * past it the run's thread is ended and the request answered 503 MODEL_RUNTIME_ERROR.
+   * @default 10000
+   */
+  readonly modelRunMaxMs: number;
+  /**
+   * Node and Lambda with model threads: a thread whose onnxruntime heap grew by more than this
+   * many MiB during runs (beyond what loading its models took) is replaced, returning the memory.
+   * @default 256
+   */
+  readonly modelRecycleMiB: number;
+  /**
+   * Node and Lambda: most memory one onnxruntime instance (a model thread, or the serving thread
+   * with APINODE_MODEL_THREADS=0) may grow its WebAssembly heap to, models included, in MiB; a run
+   * needing more is a 503 MODEL_RUNTIME_ERROR and the node keeps serving.
+   * @default 1024
+   */
+  readonly modelMaxMemoryMiB: number;
   readonly manifestCacheEntries: number;
   /**
    * Query-log sinks, several at once; empty when APINODE_QUERY_LOG=off.
@@ -183,6 +214,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     importModelMaxMs: c.APINODE_IMPORT_MODEL_MAX_MS,
     importModelMaxMemoryMiB: c.APINODE_IMPORT_MODEL_MAX_MEMORY_MIB,
     modelCacheBytes: c.APINODE_MODEL_CACHE_BYTES,
+    modelThreads: c.APINODE_MODEL_THREADS,
+    modelRunMaxMs: c.APINODE_MODEL_RUN_MAX_MS,
+    modelRecycleMiB: c.APINODE_MODEL_RECYCLE_MIB,
+    modelMaxMemoryMiB: c.APINODE_MODEL_MAX_MEMORY_MIB,
     manifestCacheEntries: c.APINODE_MANIFEST_CACHE_ENTRIES,
     queryLog: c.APINODE_QUERY_LOG,
     queryLogMaxFieldBytes: c.APINODE_QUERY_LOG_MAX_FIELD_BYTES,

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { Id, type EndpointSpec, type ServiceConfig } from '@apinode/protocol';
 import { SELF_CALL_HEADER } from '../code/self-client.js';
-import { ApiError } from '../errors.js';
+import { ApiError, type ErrorStatus } from '../errors.js';
 import type { Action, CallContext, Input, Outcome } from '../kinds/kind.js';
 import { ALL_ACTIONS, actionOf } from '../kinds/registry.js';
 import { chooseGeneration, type DispatchRequest } from '../services/dispatch.js';
@@ -123,18 +123,19 @@ async function invokeOnce(deps: Deps, c: Context<AppEnv>, admitted: Admitted, ho
   }
 }
 
+/** What each kind of model runtime failure answers: status, message, what to do. */
+const RUNTIME_FAULTS: Record<ModelRuntimeError['kind'], readonly [ErrorStatus, string, string]> = {
+  resources: [503, 'The model runtime could not allocate what this request needs', 'retry, or send fewer records per request'],
+  graph: [500, 'The model failed on this input in the model runtime', 'the model cannot score this input'],
+  time: [503, 'The model runtime did not score this request in the time this node allows', 'retry shortly, or send fewer records per request (APINODE_MODEL_RUN_MAX_MS)'],
+};
+
 /** A model that failed while serving is a typed 500 (503: out of memory); its runtime's own words are logged (cause), never answered. */
 function modelFault(e: unknown): never {
   if (!(e instanceof ModelError)) throw e;
   if (e instanceof ModelRuntimeError) {
-    const resources = e.kind === 'resources';
-    throw new ApiError(
-      resources ? 503 : 500,
-      'MODEL_RUNTIME_ERROR',
-      resources ? 'The model runtime could not allocate what this request needs' : 'The model failed on this input in the model runtime',
-      `${resources ? 'retry, or send fewer records per request' : 'the model cannot score this input'}; the session is reloaded before its next run (the cause is logged under the request id)`,
-      { cause: e.cause ?? e },
-    );
+    const [status, message, detail] = RUNTIME_FAULTS[e.kind];
+    throw new ApiError(status, 'MODEL_RUNTIME_ERROR', message, `${detail}; the session is reloaded before its next run (the cause is logged under the request id)`, { cause: e.cause ?? e });
   }
   throw new ApiError(500, 'MODEL_RUN_FAILED', 'The model failed while scoring this request', 'the model runtime failed, or the model answered what its manifest does not describe (the cause is logged under the request id)', { cause: e.cause ?? e });
 }

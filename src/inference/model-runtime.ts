@@ -63,14 +63,15 @@ export class ModelError extends Error {}
 
 /**
  * onnxruntime itself failed while running a loaded model (docs/isolation-models.md): it could
- * not allocate what the run needs (`resources`: 503, the client may retry, smaller), or the
- * graph failed on this input (`graph`: a bad shape, an operator error: 500). The session that
- * failed is replaced before its next run.
+ * not allocate what the run needs (`resources`: 503, the client may retry, smaller), the graph
+ * failed on this input (`graph`: a bad shape, an operator error: 500), or the run did not end
+ * within the node's time for one run, or could not start within it (`time`: 503; the thread
+ * running it was ended). The session that failed is replaced before its next run.
  */
 export class ModelRuntimeError extends ModelError {
   constructor(
     message: string,
-    readonly kind: 'resources' | 'graph',
+    readonly kind: 'resources' | 'graph' | 'time',
     options?: { cause?: unknown },
   ) {
     super(message, options);

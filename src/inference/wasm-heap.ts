@@ -22,3 +22,22 @@ export function watchWasmHeap(): () => number {
   };
   return () => memories.reduce((n, m) => n + m.buffer.byteLength, 0);
 }
+
+/**
+ * Caps the WebAssembly heap onnxruntime-web can grow to in this isolate (call before it starts):
+ * shared memories (onnxruntime's threaded build creates one; QuickJS's is its own and not
+ * shared) are created with their maximum lowered to `maxBytes`. A run that needs more fails
+ * inside onnxruntime (`std::bad_alloc`, a `resources` ModelRuntimeError: 503) and the next run
+ * of the same session succeeds (measured: docs/isolation-models.md), instead of the heap
+ * growing to 4 GiB and staying there. `instanceof WebAssembly.Memory` still holds.
+ */
+export function capWasmHeap(maxBytes: number): void {
+  const Memory = WebAssembly.Memory;
+  const cap = Math.max(1, Math.floor(maxBytes / 65_536));
+  class Capped extends Memory {
+    constructor(d: WebAssembly.MemoryDescriptor) {
+      super(d.shared ? { ...d, maximum: Math.min(d.maximum ?? cap, cap), initial: Math.min(d.initial, cap) } : d);
+    }
+  }
+  (WebAssembly as { Memory: typeof WebAssembly.Memory }).Memory = Capped;
+}

@@ -1,5 +1,6 @@
 import type { PredictionResult } from '@apinode/protocol';
 import type { FeatureRecord } from '../inference/encoding.js';
+import { ModelRuntimeError } from '../inference/model-runtime.js';
 import type { Scored } from '../inference/prediction-model.js';
 
 /** Runs a function on the next turn of the event loop, after this turn's I/O callbacks. */
@@ -71,7 +72,9 @@ export class ScoreCoalescer {
         at += w.records.length;
         w.resolve({ results, timing: { ...scored.timing } });
       }
-    } catch {
+    } catch (e) {
+      // A run past the node's time limit: scoring each alone again could take that long each time.
+      if (e instanceof ModelRuntimeError && e.kind === 'time') return batch.forEach((w) => w.reject(e));
       // One request's records can fail the shared run (a model that fails on some input,
       // docs/isolation-models.md): each is scored alone again, so only its own request fails.
       for (const w of batch) await this.score(w.records).then(w.resolve, w.reject);

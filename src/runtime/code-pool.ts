@@ -4,9 +4,7 @@
  * replaced (docs/isolation.md). Host calls (console, the self-client, ctx.predict) come back
  * here as messages and run on the main thread.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { CodeLimits } from '@apinode/protocol';
 import type { CodeEngine, CodeEngineOptions, KeptState, ModuleShape } from '../code/engine.js';
 import type { HostApi } from '../code/host-bridge.js';
@@ -14,6 +12,7 @@ import { fromWire, toWire, type FromThread, type ToThread } from '../code/pool-p
 import { deadlineError } from '../code/sandbox-errors.js';
 import type { SandboxCall, SandboxResult } from '../code/sandbox-instance.js';
 import { ApiError } from '../errors.js';
+import { startThread } from './threads.js';
 
 /** After its deadline, a thread gets this long to stop the call itself before it is ended. */
 const GRACE_MS = 250;
@@ -53,19 +52,6 @@ class PoolKept {
     this.queue = next.catch(() => undefined);
     return next;
   }
-}
-
-/**
- * A new code thread: the built file beside the bundle (dist/node, dist/lambda), or the
- * TypeScript source (dev, tests) loaded through tsx's loader, which Node 20 does not pass on to
- * threads from `--import` in execArgv.
- */
-function startThread(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./code-worker.mjs', import.meta.url), { env: {} });
-  // The package's ESM build of its API, beside the CommonJS one `require` resolves.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = 'const { workerData: d } = require("node:worker_threads"); import(d.tsx).then((t) => { t.register(); return import(d.entry); })';
-  return new Worker(boot, { eval: true, workerData: { tsx, entry: new URL('./code-worker.ts', import.meta.url).href }, env: {} });
 }
 
 export class CodePool implements CodeEngine {
@@ -167,7 +153,7 @@ export class CodePool implements CodeEngine {
   }
 
   private spawn(): Slot {
-    const worker = startThread();
+    const worker = startThread('code-worker', { env: {} });
     // Deadlines count once the thread has loaded and instantiated QuickJS, not while it starts.
     const ready = new Promise<void>((resolve, reject) => {
       const late = setTimeout(() => reject(new Error(`the code thread was not ready within ${START_MS} ms`)), START_MS);

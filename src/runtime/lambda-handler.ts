@@ -1,19 +1,16 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import * as ort from 'onnxruntime-web';
 import { createApp, type Ports } from '../app.js';
 import { parseConfig } from '../config.js';
 import { codePool } from './code-pool.js';
 import { packageDocsAssets } from './docs-assets.js';
-import { ortModelRuntime } from '../inference/ort-runtime.js';
-import { ortOptions } from './ort-options.js';
+import { nodeModelRuntime } from './node-models.js';
 import { EmfBatch } from '../observability/emf.js';
 import { jsonLogger } from '../observability/logger.js';
 import { batchedQueryLog } from '../observability/query-log.js';
 import { queryLogSinks } from '../observability/query-log-sinks.js';
 import type { AdvanceOutcome } from '../rollout/controller.js';
 import { parsePreload, preload } from '../services/preload.js';
-import { startOrt } from './ort-probe.js';
 import { connectionLookup, neonConnections } from '../sql/connections.js';
 import { S3ObjectStore, s3OptionsFromEnv } from '../storage/s3-object-store.js';
 
@@ -38,9 +35,6 @@ const isScheduledEvent = (e: object): e is ScheduledEvent => (e as Partial<Sched
  * request). Importing this module does nothing; lambda.ts is the deployed entry. Tests pass their own ports.
  */
 export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}): Promise<LambdaHandler> {
-  ort.env.wasm.numThreads = 1;
-  // ORT's WebAssembly is compiled once, here in the init phase, while the rest is set up: not by the first request.
-  const ortStarted = startOrt(ort);
   const secretArn = env.APINODE_SQL_SECRET_ARN;
   // The secret becomes the "default" connection, like APINODE_DATABASE_URL would.
   if (secretArn) env = { ...env, APINODE_DATABASE_URL: await readConnectionString(secretArn) };
@@ -48,6 +42,8 @@ export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}):
   if (env.APINODE_ADMIN_KEY_SECRET_ARN) env = { ...env, APINODE_ADMIN_KEY: await readSecret(env.APINODE_ADMIN_KEY_SECRET_ARN) };
   if (![undefined, 'on', 'off'].includes(env.APINODE_EMF)) throw new Error(`invalid configuration: APINODE_EMF must be "on" or "off", got "${env.APINODE_EMF}"`);
   const config = parseConfig(env);
+  // onnxruntime is compiled and started once, here in the init phase (in its model thread), while the rest is set up: not by the first request.
+  const models = ports.models ? { models: ports.models, started: Promise.resolve() } : await nodeModelRuntime(config);
   const log = ports.log ?? jsonLogger((line) => process.stderr.write(line + '\n'));
   const webSocket = globalThis.WebSocket ?? (await import('ws')).WebSocket;
   const sql = ports.sql ?? connectionLookup(neonConnections(env, log, { webSocket }));
@@ -68,9 +64,9 @@ export async function createLambdaHandler(env: Env, ports: Partial<Ports> = {}):
   // Lambda freezes the instance once the handler returns: background work is awaited instead.
   const tasks: Promise<unknown>[] = [];
   const background = (p: Promise<unknown>) => void tasks.push(p.catch((e: unknown) => log.warn('background task failed', { error: String(e) })));
-  const { app, deps } = createApp({ models: ortModelRuntime(ort, ortOptions(config)), docsAssets: packageDocsAssets(), codeEngine: codePool, queryLogStore, ...ports, store, log, queryLog, background, sql }, config);
+  const { app, deps } = createApp({ models: models.models, docsAssets: packageDocsAssets(), codeEngine: codePool, queryLogStore, ...ports, store, log, queryLog, background, sql }, config);
   await preload(deps, parsePreload(env.APINODE_PRELOAD));
-  await ortStarted;
+  await models.started;
 
   const served = handle(app);
   // CloudWatch embedded metrics (per generation, for dashboards): one line per series an invocation touched.

@@ -1,10 +1,8 @@
 import { serve } from '@hono/node-server';
 import { pathToFileURL } from 'node:url';
-import * as ort from 'onnxruntime-web';
 import { createApp } from '../app.js';
 import { parseConfig } from '../config.js';
-import { ortModelRuntime } from '../inference/ort-runtime.js';
-import { nodeOrtOptions } from './node-model-worker.js';
+import { nodeModelRuntime } from './node-models.js';
 import { jsonLogger } from '../observability/logger.js';
 import { lineQueryLog } from '../observability/query-log.js';
 import { queryLogSinks } from '../observability/query-log-sinks.js';
@@ -13,7 +11,6 @@ import type { Rollouts } from '../rollout/rollouts.js';
 import { codePool } from './code-pool.js';
 import { packageDocsAssets } from './docs-assets.js';
 import { seedDemo } from './node-demo.js';
-import { startOrt } from './ort-probe.js';
 import { folderImports } from './node-import.js';
 import { nodeSql } from './node-sql.js';
 
@@ -26,13 +23,10 @@ export interface NodeServer {
 
 /** Starts the node on Node: local-folder store (APINODE_DATA_DIR), demo seeded unless APINODE_DEMO=off. */
 export async function start(env: Record<string, string | undefined>): Promise<NodeServer> {
-  // One WASM thread: requests overlap on the event loop, not inside ORT.
-  ort.env.wasm.numThreads = 1;
-  // ORT's WebAssembly is compiled and started now, while the node loads and listens, not by
-  // the first predict (a failure shows on first use).
-  void startOrt(ort);
   // Locally, giving an admin key is enough to turn the admin API on.
   const config = parseConfig({ APINODE_ADMIN: env.APINODE_ADMIN_KEY ? 'on' : 'off', ...env });
+  // onnxruntime starts now (in its thread), while the node loads and listens, not in the first predict.
+  const models = await nodeModelRuntime(config);
   const log = jsonLogger((line) => process.stderr.write(line + '\n'));
   // S3 (or MinIO, R2's S3 API) when a bucket is named; the SDK is only loaded then.
   const s3 = env.APINODE_S3_BUCKET ? await import('../storage/s3-object-store.js') : null;
@@ -47,7 +41,7 @@ export async function start(env: Record<string, string | undefined>): Promise<No
   });
   const db = nodeSql(env, log, demo !== null);
   const imports = folderImports(config.importDir);
-  const { app, deps } = createApp({ store, models: ortModelRuntime(ort, nodeOrtOptions(ort, config)), queryLog, log, sql: db.sql, imports, docsAssets: packageDocsAssets(), codeEngine: codePool, queryLogStore }, config);
+  const { app, deps } = createApp({ store, models: models.models, queryLog, log, sql: db.sql, imports, docsAssets: packageDocsAssets(), codeEngine: codePool, queryLogStore }, config);
   const rollouts = rolloutTimers(deps.rollouts, config.admin, config.metricWindowsEveryS);
 
   const hostname = env.HOST ?? '127.0.0.1';
@@ -58,7 +52,7 @@ export async function start(env: Record<string, string | undefined>): Promise<No
         demoKey: demo?.key ?? null,
         admin: config.admin,
         // Buffered query-log batches are delivered once the last request is answered.
-        close: () => new Promise((done) => server.close(() => void rollouts.stop().then(() => queryLog.flush()).then(() => db.close()).then(done))),
+        close: () => new Promise((done) => server.close(() => void rollouts.stop().then(() => queryLog.flush()).then(() => db.close()).then(() => models.close()).then(done))),
       });
     });
   });

@@ -42,18 +42,19 @@ await buildEntries();
 const dir = await mkdtemp(join(tmpdir(), 'apinode-bench-'));
 const env = { APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: KEY, APINODE_QUERY_LOG: 'stdout' };
 
-// 1-3. Warm throughput, micro-batching, predict-multi: two nodes (batching on / off) and the echo, all up at once.
+// 1-3. Warm throughput, micro-batching, predict-multi: three nodes (defaults, batching off, models in-process) and the echo, all up at once.
 {
   const on = await startProc(NODE_ENTRY, env);
   const off = await startProc(NODE_ENTRY, { ...env, APINODE_PREDICT_BATCHING: 'off' });
+  const inproc = await startProc(NODE_ENTRY, { ...env, APINODE_MODEL_THREADS: '0' });
   const echo = await startProc(ECHO_ENTRY, {});
   try {
-    for (const p of [on, off]) {
+    for (const p of [on, off, inproc]) {
       await waitUp(p);
       await warm(p);
     }
     await waitUp(echo);
-    const t = await throughput({ on, off }, echo, REPS, DURATION_S);
+    const t = await throughput({ on, off, inproc }, echo, REPS, DURATION_S);
     section('Throughput: predict against the bare Hono echo (query log on, to /dev/null)', t.lines);
     const ratio = median(t.ratios16);
     targets.push({ name: 'predict req/s vs bare echo, 16 connections (penguin-species v2)', target: '≥ 60%', measured: `${(100 * ratio).toFixed(0)}% (range ${(100 * Math.min(...t.ratios16)).toFixed(0)}-${(100 * Math.max(...t.ratios16)).toFixed(0)}%); CPU/request ${median(t.cpuNode16).toFixed(0)} µs node, ${median(t.cpuEcho16).toFixed(0)} µs echo`, met: ratio >= 0.6, by: `${(60 - 100 * ratio).toFixed(0)} points` });
@@ -61,7 +62,7 @@ const env = { APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: KEY, APINODE_QUERY_LOG: '
     section('predict-multi of 1,000 records (sequential calls, query log on)', pm.lines);
     targets.push({ name: 'predict-multi of 1,000 records, server-side (worst demo model, median)', target: '≤ 5 ms', measured: `${pm.worstTimingMs.toFixed(2)} ms (sum of timing); ${pm.worstCpuMs.toFixed(1)} ms server CPU per call incl. HTTP, JSON and query log`, met: pm.worstTimingMs <= 5, by: `${(pm.worstTimingMs - 5).toFixed(2)} ms` });
   } finally {
-    await Promise.all([on.stop(), off.stop(), echo.stop()]);
+    await Promise.all([on.stop(), off.stop(), inproc.stop(), echo.stop()]);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Warm throughput of the built node (query log ON, to /dev/null) against the bare Hono echo,
  * side by side: within each repetition, the echo and the node (micro-batching on, and off) run
- * one after the other at 1, 16 and 64 connections, so a machine whose load drifts moves all of
+ * one after the other at 1, 16 and 64 connections (and the node with models on its serving
+ * thread, the way it ran before model threads: issue 15's cost, side by side), so a machine whose load drifts moves all of
  * them alike. CPU µs per request is the server process's CPU time over the requests it answered.
  */
 import autocannon from 'autocannon';
@@ -52,7 +53,7 @@ export interface Throughput {
 }
 
 /** penguin-species v2 (the issue's figure) at 1, 16 and 64 connections, `reps` times; then every demo model at 16. */
-export async function throughput(nodes: { on: Proc; off: Proc }, echo: Proc, reps: number, durationS: number): Promise<Throughput> {
+export async function throughput(nodes: { on: Proc; off: Proc; inproc: Proc }, echo: Proc, reps: number, durationS: number): Promise<Throughput> {
   const path = '/public/api/v1/demo/penguin-species/predict';
   const body = predictBody('penguin-species', 'v2');
   const runs = new Map<string, Load[]>();
@@ -62,6 +63,7 @@ export async function throughput(nodes: { on: Proc; off: Proc }, echo: Proc, rep
       add(`echo ${c}`, await load(echo, '/echo', body, c, durationS));
       add(`on ${c}`, await load(nodes.on, path, body, c, durationS));
       add(`off ${c}`, await load(nodes.off, path, body, c, durationS));
+      add(`inproc ${c}`, await load(nodes.inproc, path, body, c, durationS));
     }
   }
   const lines = [
@@ -72,7 +74,7 @@ export async function throughput(nodes: { on: Proc; off: Proc }, echo: Proc, rep
   ];
   const ratios = (k: string, c: number) => runs.get(k)!.map((l, i) => l.rps / runs.get(`echo ${c}`)![i]!.rps);
   for (const c of [1, 16, 64]) {
-    for (const [k, label] of [['echo', 'bare Hono echo'], ['on', 'node, micro-batching on (default)'], ['off', 'node, micro-batching off']] as const) {
+    for (const [k, label] of [['echo', 'bare Hono echo'], ['on', 'node (defaults: micro-batching on, one model thread)'], ['off', 'node, micro-batching off'], ['inproc', 'node, models on the serving thread (APINODE_MODEL_THREADS=0)']] as const) {
       const ls = runs.get(`${k} ${c}`)!;
       const share = k === 'echo' ? '100%' : `${spread(ratios(`${k} ${c}`, c).map((r) => 100 * r))}%`;
       lines.push(`| ${c} | ${label} | ${spread(ls.map((l) => l.rps))} | ${median(ls.map((l) => l.p50))} | ${median(ls.map((l) => l.p99))} | ${spread(ls.map((l) => l.cpuUs))} | ${share} |`);

@@ -1,12 +1,10 @@
-import * as ort from 'onnxruntime-web';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { ortModelRuntime } from '../../src/inference/ort-runtime.js';
-import { nodeOrtOptions } from '../../src/runtime/node-model-worker.js';
+import { nodeModelRuntime } from '../../src/runtime/node-models.js';
 import { packTarGz } from '../../src/services/archive.js';
 import { adminTestApp } from '../support/admin-app.js';
 import { demoRecords } from '../support/demo-records.js';
-import { allocatingModel as allocating, slowModel as slow } from '../support/hostile-models.js';
+import { allocatingModel as allocating, slowModel as slow, slowRunModel } from '../support/hostile-models.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const car = demoRecords(1)['car-mpg']![0]!;
@@ -34,8 +32,13 @@ function generation(gen: string, onnx: Uint8Array, examples: Json[] = []): Map<s
   ]);
 }
 
+const opened: (() => void)[] = [];
+afterEach(() => opened.splice(0).forEach((close) => close()));
+
+/** The node with Node's model runtime: models in a thread (the default), or on the serving thread with APINODE_MODEL_THREADS=0. */
 async function setup(env: Record<string, string> = {}) {
-  const models = ortModelRuntime(ort, nodeOrtOptions(ort, parseConfig(env)));
+  const { models, close } = await nodeModelRuntime(parseConfig(env));
+  opened.push(close);
   const t = await adminTestApp(env, { models });
   expect((await t.call('POST', '/services', { serviceId: 'h' })).status).toBe(201);
   expect((await t.call('POST', '/services/h/actions/setAuth', { method: 'PUBLIC' })).status).toBe(200);
@@ -124,9 +127,10 @@ describe('import runs every model', () => {
   });
 });
 
-describe('a model that fails at run time', () => {
+describe.each(['1', '0'])('a model that fails at run time (APINODE_MODEL_THREADS=%s)', (threads) => {
+  const setupFor = (env: Record<string, string> = {}) => setup({ APINODE_MODEL_THREADS: threads, ...env });
   it('answers MODEL_RUNTIME_ERROR (500 for a bad shape, 503 for an impossible allocation), then serves the next good input', async () => {
-    const t = await setup();
+    const t = await setupFor();
     expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
     expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
     expect(await t.predictX(3)).toMatchObject({ status: 200, body: { result: { prediction: 3 } } });
@@ -146,7 +150,7 @@ describe('a model that fails at run time', () => {
   });
 
   it('fails only the request whose input fails the model, when concurrent predicts share its run', async () => {
-    const t = await setup();
+    const t = await setupFor();
     expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
     expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
     const xs = [1, 2, -5, 4, 5, 6];
@@ -155,6 +159,75 @@ describe('a model that fails at run time', () => {
       if (xs[i]! < 0) expect(a).toMatchObject({ status: 500, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
       else expect(a).toMatchObject({ status: 200, body: { result: { prediction: xs[i] } } });
     });
+  });
+});
+
+describe('models served from a thread (the default on Node and Lambda)', () => {
+  /** /isAlive, timed: the node's own liveness while a model runs. */
+  const alive = (t: Awaited<ReturnType<typeof setup>>) => async () => {
+    const from = performance.now();
+    const res = await t.app.request('/isAlive');
+    return { status: res.status, ms: performance.now() - from };
+  };
+
+  it('a run allocating a gigabyte from its input delays neither /isAlive nor other predicts; the thread is then replaced and the memory returned', async () => {
+    const t = await setup({ APINODE_MODEL_MAX_MEMORY_MIB: '2048' });
+    expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
+    expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
+    expect(await t.predictX(3)).toMatchObject({ status: 200 });
+    const rss0 = process.memoryUsage.rss();
+    let peak = rss0;
+    const gib = 2 ** 28; // floats: 1 GiB
+    const { value, probes } = await whileRunning(
+      t.predictX(gib).finally(() => (peak = Math.max(peak, process.memoryUsage.rss()))),
+      async () => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+        return [await alive(t)(), await t.demoPredict()];
+      },
+    );
+    expect(value).toMatchObject({ status: 200, body: { result: { prediction: gib } } });
+    responsive(probes.map((p) => p[1]!));
+    const isAlive = probes.map((p) => p[0]!.ms).sort((a, b) => a - b);
+    expect(probes.every((p) => p[0]!.status === 200)).toBe(true);
+    expect(isAlive[Math.floor((isAlive.length - 1) / 2)], JSON.stringify(isAlive)).toBeLessThan(100);
+    expect(peak - rss0).toBeGreaterThan(900 * 2 ** 20);
+    // The run grew its thread's heap past APINODE_MODEL_RECYCLE_MIB: the thread is replaced once
+    // a new one holds the model, and what the run took comes back.
+    let rss = Infinity;
+    for (let i = 0; i < 100 && rss - rss0 > 300 * 2 ** 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      rss = process.memoryUsage.rss();
+    }
+    expect(rss - rss0, `RSS before ${rss0 >> 20} MiB, peak ${peak >> 20} MiB, after ${rss >> 20} MiB`).toBeLessThan(300 * 2 ** 20);
+    expect(await t.predictX(5)).toMatchObject({ status: 200, body: { result: { prediction: 5 } } });
+  });
+
+  it('a run past its memory cap is a 503 at once, not gigabytes: 9e8 floats (3.6 GB) against the default 1,024 MiB', async () => {
+    const t = await setup();
+    expect((await t.importGen('g1', allocating('x'), [{ features: { x: 3 }, expected: { prediction: 3 } }])).status).toBe(201);
+    expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
+    const rss0 = process.memoryUsage.rss();
+    const from = performance.now();
+    const res = await t.predictX(9e8);
+    expect(res).toMatchObject({ status: 503, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
+    expect(performance.now() - from).toBeLessThan(2_000);
+    expect(process.memoryUsage.rss() - rss0).toBeLessThan(1100 * 2 ** 20);
+    expect(await t.predictX(6)).toMatchObject({ status: 200, body: { result: { prediction: 6 } } });
+  });
+
+  it('a run longer than APINODE_MODEL_RUN_MAX_MS is answered 503 at that time, its thread ended; the model serves the next input', async () => {
+    const t = await setup({ APINODE_MODEL_RUN_MAX_MS: '500' });
+    // Its examples (x = 1) and generated records (x near 0) are instant; x = 2,000 is minutes.
+    expect((await t.importGen('g1', slowRunModel(100), [{ features: { x: 1 }, expected: { prediction: 1 } }])).status).toBe(201);
+    expect((await t.call('POST', '/services/h/actions/switchTo/g1')).status).toBe(200);
+    const from = performance.now();
+    const { value: res, probes } = await whileRunning(t.predictX(2000), alive(t));
+    expect(res).toMatchObject({ status: 503, body: { errorType: 'MODEL_RUNTIME_ERROR' } });
+    expect(res.body.detailedMessage).toMatch(/APINODE_MODEL_RUN_MAX_MS/);
+    expect(performance.now() - from).toBeLessThan(3_000);
+    expect(probes.every((p) => p.status === 200 && p.ms < 1000)).toBe(true);
+    expect(await t.predictX(2)).toMatchObject({ status: 200, body: { result: { prediction: 2 } } });
+    expect((await t.demoPredict()).status).toBe(200);
   });
 });
 

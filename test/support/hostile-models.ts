@@ -56,3 +56,36 @@ export function slowModel(n: number, times: number): Uint8Array {
     ...io,
   });
 }
+
+/**
+ * A model slow at run time, on some inputs only: the smallest x, n, makes an [n, n] matrix of
+ * zeros that is multiplied by itself `times` times (x below 1 is a 0 x 0 matrix: instant). Made
+ * from the input, so onnxruntime cannot fold the products into a constant when it loads the
+ * model, and an import's examples (x near 0 or 1) pass in no time. It answers x.
+ */
+export function slowRunModel(times: number): Uint8Array {
+  const nodes: OnnxNode[] = [
+    { opType: 'ReduceMin', inputs: ['x'], outputs: ['m'], attrs: [int('keepdims', 0)] },
+    { opType: 'Max', inputs: ['m', 'zero'], outputs: ['mp'] },
+    { opType: 'Cast', inputs: ['mp'], outputs: ['mi'], attrs: [int('to', 7)] },
+    { opType: 'Reshape', inputs: ['mi', 'one'], outputs: ['n'] },
+    { opType: 'Concat', inputs: ['n', 'n'], outputs: ['shape'], attrs: [int('axis', 0)] },
+    { opType: 'Mul', inputs: ['m', 'zero'], outputs: ['m0z'] },
+    { opType: 'Expand', inputs: ['m0z', 'shape'], outputs: ['m0'] },
+  ];
+  for (let i = 0; i < times; i++) nodes.push({ opType: 'MatMul', inputs: [`m${i}`, `m${i}`], outputs: [`m${i + 1}`] });
+  nodes.push(
+    { opType: 'ReduceSum', inputs: [`m${times}`], outputs: ['s'], attrs: [int('keepdims', 0)] },
+    { opType: 'Mul', inputs: ['s', 'zero'], outputs: ['s0'] },
+    { opType: 'Add', inputs: ['x', 's0'], outputs: ['y'] },
+  );
+  return buildModel({
+    name: 'slow-run',
+    nodes,
+    initializers: [
+      { name: 'one', dims: [1], type: 'INT64', values: [1] },
+      { name: 'zero', dims: [1], type: 'FLOAT', values: [0] },
+    ],
+    ...io,
+  });
+}
