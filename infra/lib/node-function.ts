@@ -91,6 +91,7 @@ export class NodeFunction extends Construct {
       throw new Error(`NodeFunction: no Lambda bundle at ${join(codePath, 'index.mjs')}; run \`npm run build\` in the repository root first (or pass codePath)`);
     }
 
+    const memorySize = props.memoryMiB ?? 1769;
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     // Its own role, allowed to write to its own log group only (not AWSLambdaBasicExecutionRole's logs:* on every group).
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `apinode ${id}: ${props.access} on the generations bucket` });
@@ -101,11 +102,12 @@ export class NodeFunction extends Construct {
       role,
       runtime,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memoryMiB ?? 1769,
+      memorySize,
       timeout: Duration.seconds(props.timeoutSec ?? 30),
       logGroup,
       loggingFormat: lambda.LoggingFormat.TEXT, // the node already writes JSON lines
       environment: {
+        ...modelMemory(memorySize),
         ...props.environment,
         APINODE_S3_BUCKET: props.bucket.bucketName,
         ...(props.access === 'read-write' ? { APINODE_ADMIN: 'on' } : {}),
@@ -185,3 +187,14 @@ function acknowledgeNodeFunction(fn: lambda.Function, role: iam.Role, bucket: s3
 }
 
 const isGetAtt = (x: unknown): x is { 'Fn::GetAtt': [string, string] } => typeof x === 'object' && x !== null && 'Fn::GetAtt' in x;
+
+/**
+ * What the function's memory size allows onnxruntime (docs/isolation-models.md): its heap capped
+ * 512 MB below the function's memory (at most the node's default of 1,024 MiB), so a model run
+ * that would need more answers 503 rather than the function running out of memory; and two
+ * malloc arenas, so the memory a replaced model thread freed goes back to the system rather than
+ * staying in per-thread arenas. `environment` may set either.
+ */
+export function modelMemory(memoryMiB: number): Record<string, string> {
+  return { APINODE_MODEL_MAX_MEMORY_MIB: String(Math.max(64, Math.min(1024, memoryMiB - 512))), MALLOC_ARENA_MAX: '2' };
+}

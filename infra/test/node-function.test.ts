@@ -33,6 +33,14 @@ describe('NodeFunction', () => {
     });
   });
 
+  it("caps onnxruntime's heap below the function's memory and limits malloc arenas; the environment may override both", () => {
+    const vars = (props: Partial<NodeFunctionProps>) => functions(synth(props))[0]!.Properties.Environment.Variables;
+    expect(vars({})).toMatchObject({ APINODE_MODEL_MAX_MEMORY_MIB: '1024', MALLOC_ARENA_MAX: '2' });
+    expect(vars({ memoryMiB: 1024 })).toMatchObject({ APINODE_MODEL_MAX_MEMORY_MIB: '512' });
+    expect(vars({ memoryMiB: 256 })).toMatchObject({ APINODE_MODEL_MAX_MEMORY_MIB: '64' });
+    expect(vars({ memoryMiB: 1024, environment: { APINODE_MODEL_MAX_MEMORY_MIB: '300', MALLOC_ARENA_MAX: '4' } })).toMatchObject({ APINODE_MODEL_MAX_MEMORY_MIB: '300', MALLOC_ARENA_MAX: '4' });
+  });
+
   it('gives the user-facing node read access only: it writes its metric windows under metrics/ and nothing else', () => {
     // GIVEN access "read" / WHEN synthesised / THEN
     const t = synth({ access: 'read' });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { lambdaColdStart, nodeColdStart, ortColdStart } from './cold-start.js';
 import { memory } from './memory.js';
+import { modelAttacks } from './model-attacks.js';
 import { compareRuntimes } from './ort-compare.js';
 import { ECHO_ENTRY, NODE_ENTRY, buildEntries, median, startProc, type Proc } from './servers.js';
 import { KEY, predictMulti, throughput, warm } from './throughput.js';
@@ -65,6 +66,9 @@ const env = { APINODE_DATA_DIR: dir, APINODE_DEMO_KEY: KEY, APINODE_QUERY_LOG: '
     await Promise.all([on.stop(), off.stop(), inproc.stop(), echo.stop()]);
   }
 }
+
+// Hostile models at run time (issue 15): what a request that allocates or computes for long costs the others.
+if (!skip.has('attacks')) section('Hostile models at run time (dist/node; probes every 20 ms while each runs)', await modelAttacks());
 
 // 4. Cold start, Node.
 {

@@ -74,7 +74,7 @@ export async function startProc(entry: string, env: Record<string, string>, args
   child.stderr!.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', (code, signal) => {
-    if (code && signal === null && !stopping) console.error(`${entry} exited with ${code}: ${stderr}`);
+    if ((code || signal) && !stopping) console.error(`${entry} exited with ${code ?? signal}: ${stderr.slice(-1000)}`);
   });
   const pid = child.pid!;
   return {
