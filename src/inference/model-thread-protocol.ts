@@ -16,7 +16,7 @@ export interface ModelThreadData {
 export type ToModelThread =
   | { readonly t: 'load'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly t: 'run'; readonly id: number; readonly session: number; readonly feeds: Readonly<Record<string, TensorValue>>; readonly fetches: readonly string[] }
-  | { readonly t: 'release'; readonly session: number };
+  | { readonly t: 'release'; readonly id: number; readonly session: number };
 
 export interface Loaded {
   readonly session: number;
@@ -34,7 +34,7 @@ export interface WireModelError {
 
 export type FromModelThread =
   | { readonly t: 'ready' }
-  | { readonly t: 'done'; readonly id: number; readonly heap: number; readonly value: Loaded | Record<string, TensorValue> }
+  | { readonly t: 'done'; readonly id: number; readonly heap: number; readonly value: Loaded | Record<string, TensorValue> | null }
   | { readonly t: 'done'; readonly id: number; readonly heap: number; readonly error: WireModelError };
 
 export function modelErrorToWire(e: unknown): WireModelError {

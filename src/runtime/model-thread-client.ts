@@ -27,7 +27,7 @@ export interface CallLimits {
   readonly overrun: () => Error;
 }
 
-type Message = Omit<Extract<ToModelThread, { t: 'load' }>, 'id'> | Omit<Extract<ToModelThread, { t: 'run' }>, 'id'>;
+type Message = Omit<Extract<ToModelThread, { t: 'load' }>, 'id'> | Omit<Extract<ToModelThread, { t: 'run' }>, 'id'> | Omit<Extract<ToModelThread, { t: 'release' }>, 'id'>;
 
 interface Call {
   readonly id: number;
@@ -62,6 +62,7 @@ export class ModelThread {
     this.started = new Promise((resolve) => (this.start = resolve));
     this.worker = startThread('model-thread', { workerData: data });
     const late = setTimeout(() => this.end(new ModelRuntimeError(`the model thread did not start within ${START_MS} ms`, 'time')), START_MS);
+    late.unref();
     this.worker.on('message', (m: FromModelThread) => {
       if (m.t === 'ready') {
         clearTimeout(late);
@@ -91,11 +92,6 @@ export class ModelThread {
       // The wait counts once the thread has started (START_MS bounds that).
       if (this.ready && this.current !== call) this.waitFor(call);
     });
-  }
-
-  /** A message without an answer (release). */
-  post(message: ToModelThread): void {
-    if (!this.ended) this.worker.postMessage(message);
   }
 
   /** Its call has run past STUCK_MS. */

@@ -33,13 +33,12 @@ function transfers(value: Record<string, TensorValue>): ArrayBuffer[] {
 }
 
 async function handle(m: ToModelThread): Promise<void> {
-  if (m.t === 'release') {
-    sessions.get(m.session)?.release();
-    sessions.delete(m.session);
-    return;
-  }
   try {
-    if (m.t === 'load') {
+    if (m.t === 'release') {
+      sessions.get(m.session)?.release();
+      sessions.delete(m.session);
+      port!.postMessage({ t: 'done', id: m.id, heap: heap(), value: null } satisfies FromModelThread);
+    } else if (m.t === 'load') {
       const s = await runtime.load(m.bytes);
       sessions.set(++next, s);
       port!.postMessage({ t: 'done', id: m.id, heap: heap(), value: { session: next, inputs: s.inputs, outputs: s.outputs } } satisfies FromModelThread);

@@ -86,19 +86,29 @@ export class ModelThreads implements ModelRuntime {
         this.withHome(remote, async (home) => {
           const { session } = await this.ensure(remote, home);
           return (await home.call({ t: 'run', session, feeds, fetches }, this.runLimits)) as Record<string, TensorValue>;
-        }),
+        }).finally(() => remote.released && this.unload(remote)),
       release: () => {
         remote.released = true;
         this.models.delete(remote);
-        for (const [thread, loaded] of remote.loaded) void loaded.then((l) => thread.post({ t: 'release', session: l.session }), () => undefined);
-        remote.loaded.clear();
+        this.unload(remote);
       },
     };
   }
 
-  /** Ends every thread. */
+  /** Ends every thread; later calls fail. */
   close(): void {
+    this.closed = true;
     for (const t of this.threads.splice(0)) t.end(new ModelRuntimeError('the node is closing', 'resources'));
+  }
+
+  private closed = false;
+
+  /** Releases a model's sessions in their threads, after the calls queued before (a run that came late loads it again, then this). */
+  private unload(remote: Remote): void {
+    for (const [thread, loaded] of remote.loaded) {
+      void loaded.then((l) => thread.call({ t: 'release', session: l.session }, this.loadLimits)).catch(() => undefined);
+    }
+    remote.loaded.clear();
   }
 
   /**
@@ -132,6 +142,7 @@ export class ModelThreads implements ModelRuntime {
    * models; none (or all stuck): a new one while under the count, else the least busy.
    */
   private pick(): ModelThread {
+    if (this.closed) throw new ModelRuntimeError('the model runtime is closed', 'resources');
     const live = this.threads.filter((t) => !t.ended && !this.recycling.has(t));
     const free = live.filter((t) => !t.stuck);
     const homes = (t: ModelThread) => [...this.models].filter((m) => m.home === t).length;

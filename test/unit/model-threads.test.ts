@@ -94,14 +94,11 @@ describe('model threads', () => {
     let slowDone = false;
     const running = slow.run(feeds(512), ['y']).then((r) => ((slowDone = true), r));
     await new Promise((r) => setTimeout(r, 30));
-    const from = performance.now();
     expect(await y(good, 9)).toEqual([9]);
-    const fast = performance.now() - from;
     // The other model answered while the slow run was still going (in the second thread, started
     // and given the model once the first had been busy for 100 ms).
     expect(slowDone).toBe(false);
     expect(t.stats.started).toBe(2);
-    expect(fast).toBeLessThan(3_000);
     expect([...((await running).y!.data as Float32Array)]).toEqual([512]);
   });
 });
