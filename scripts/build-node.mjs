@@ -5,6 +5,7 @@
 // its own URL (the demo generations, vega-datasets) stay right. The workspaces that ship
 // TypeScript (@apinode/protocol, @apinode/client) are bundled in.
 import { build } from 'esbuild';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /** Every package stays an import, but our own TypeScript workspaces, which Node cannot load. */
@@ -16,6 +17,8 @@ const packagesExternalButWorkspaces = {
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Split chunks are named by hash: without this, every build's chunks would pile up beside the new ones.
+await rm(`${root}/dist/node`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // With the threads' entries, which src/runtime/threads.ts starts as ./code-worker.mjs and ./model-thread.mjs.
