@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ModelSession, TensorValue } from '../inference/model-runtime.js';
+import { ModelError, type ModelSession, type TensorValue } from '../inference/model-runtime.js';
 import { modelErrorToWire, type FromModelThread, type ModelThreadData, type ToModelThread } from '../inference/model-thread-protocol.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
 import { capWasmHeap, watchWasmHeap } from '../inference/wasm-heap.js';
@@ -44,7 +44,7 @@ async function handle(m: ToModelThread): Promise<void> {
       port!.postMessage({ t: 'done', id: m.id, heap: heap(), value: { session: next, inputs: s.inputs, outputs: s.outputs } } satisfies FromModelThread);
     } else {
       const s = sessions.get(m.session);
-      if (!s) throw new Error(`no session ${m.session} in this model thread`);
+      if (!s) throw new ModelError(`no session ${m.session} in this model thread`);
       const value = await s.run(m.feeds, m.fetches);
       port!.postMessage({ t: 'done', id: m.id, heap: heap(), value } satisfies FromModelThread, transfers(value));
     }

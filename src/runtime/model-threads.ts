@@ -39,7 +39,7 @@ interface Remote {
 }
 
 const WAIT_GRACE_MS = 1_000;
-const timeError = (what: string, ms: number) => new ModelRuntimeError(`${what} ${ms} ms (APINODE_MODEL_RUN_MAX_MS)`, 'time');
+const timeError = (what: string, ms: number, setting = 'APINODE_MODEL_RUN_MAX_MS') => new ModelRuntimeError(`${what} ${ms} ms (${setting})`, 'time');
 
 export class ModelThreads implements ModelRuntime {
   private readonly threads: ModelThread[] = [];
@@ -54,20 +54,21 @@ export class ModelThreads implements ModelRuntime {
   constructor(private readonly options: ModelThreadsOptions) {
     if (options.importBudget) this.importBudget = options.importBudget;
     if (options.isolated) this.isolated = options.isolated;
-    const overrun = (ms: number) => () => {
+    const overrun = (what: string, ms: number, setting?: string) => () => {
       this.stats.killed++;
-      return options.overrun?.(ms) ?? timeError('the model run was stopped: it ran longer than', ms);
+      return options.overrun?.(ms) ?? timeError(`${what} was stopped: it ran longer than`, ms, setting);
     };
     const busy = (ms: number) => () => timeError('the model runtime was busy with other runs for', ms);
     // A call waits at most one run's time and a grace: behind a run that is ended at its time, it
     // moves to the thread that replaces it rather than being refused at the same moment.
-    const limits = (ms: number): CallLimits => ({ waitMs: ms + WAIT_GRACE_MS, runMs: ms, busy: busy(ms + WAIT_GRACE_MS), overrun: overrun(ms) });
-    this.runLimits = limits(options.runMs);
-    this.loadLimits = limits(options.loadMs);
+    const limits = (what: string, ms: number, setting?: string): CallLimits => ({ waitMs: ms + WAIT_GRACE_MS, runMs: ms, busy: busy(ms + WAIT_GRACE_MS), overrun: overrun(what, ms, setting) });
+    this.runLimits = limits('the model run', options.runMs);
+    this.loadLimits = limits('loading the model', options.loadMs, 'the larger of APINODE_MODEL_RUN_MAX_MS and APINODE_IMPORT_MODEL_MAX_MS');
   }
 
   /** Starts the first thread now (onnxruntime compiles in it while the node starts); settles once it has. */
   warm(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return (this.threads[0] ?? this.spawn()).started;
   }
 
@@ -117,12 +118,12 @@ export class ModelThreads implements ModelRuntime {
    */
   private async withHome<T>(remote: Remote, work: (thread: ModelThread) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (!remote.home || remote.home.ended) remote.home = this.pick();
+      if (!remote.home || remote.home.ended || this.retiring.has(remote.home)) remote.home = this.pick();
       const thread = remote.home.stuck ? this.pick() : remote.home;
       try {
         return await work(thread);
       } catch (e) {
-        if (!(e instanceof ThreadGone) || attempt > this.options.threads + 2) throw e instanceof ThreadGone ? (e.cause as Error) : e;
+        if (!(e instanceof ThreadGone) || attempt > this.options.threads + 2) throw e instanceof ThreadGone ? ((e.cause as Error | undefined) ?? new ModelRuntimeError('the model thread ended', 'resources')) : e;
       }
     }
   }
@@ -162,6 +163,8 @@ export class ModelThreads implements ModelRuntime {
   }
 
   private recycling = new Set<ModelThread>();
+  /** Replaced threads answering their last calls: a model still at home there (its load was in flight at the switch) moves on its next call. */
+  private retiring = new Set<ModelThread>();
 
   /** A thread stuck in a long run hands its waiting calls to another, when there is or can be one. */
   private stuck(t: ModelThread): void {
@@ -174,12 +177,13 @@ export class ModelThreads implements ModelRuntime {
    * then the models move to the new one and the old one ends, returning its memory.
    */
   private settled(old: ModelThread): void {
-    if (old.runGrowth <= this.options.recycleBytes || this.recycling.has(old) || old.ended) return;
+    if (old.runGrowth <= this.options.recycleBytes || this.recycling.has(old) || old.ended || this.closed) return;
     this.recycling.add(old);
     const fresh = this.spawn();
     const moving = [...this.models].filter((m) => m.home === old);
     void Promise.allSettled(moving.map((m) => this.ensure(m, fresh))).then(() => {
       for (const m of moving) if (m.home === old) m.home = fresh;
+      this.retiring.add(old);
       this.stats.recycled++;
       this.retire(old);
     });
@@ -194,6 +198,7 @@ export class ModelThreads implements ModelRuntime {
 
   private forget(t: ModelThread): void {
     this.recycling.delete(t);
+    this.retiring.delete(t);
     const i = this.threads.indexOf(t);
     if (i >= 0) this.threads.splice(i, 1);
     for (const m of this.models) {
