@@ -71,7 +71,13 @@ export class RolloutController {
         history: [{ at, action: 'start', percent: req.steps[0]!, by }],
       };
     });
-    return this.apply(serviceId, state!);
+    try {
+      return await this.apply(serviceId, state!);
+    } catch (e) {
+      // The candidate was marked by a clean-up after the check above: end the rollout rather than leave it running on a generation that is going.
+      if (e instanceof ApiError && e.errorType === 'GENERATION_NOT_COMMITTED') await this.abort(serviceId, `${by} (generation deleted by a clean-up)`).catch(() => undefined);
+      throw e;
+    }
   }
 
   async status(serviceId: string): Promise<RolloutStatus> {

@@ -3,6 +3,7 @@ import {
   jwksUriProblem,
   ServiceConfig,
   type AuthMethod,
+  type CleanupMarker,
   type CleanUnusedResult,
   type CorsSettings,
   type CreatedKey,
@@ -62,8 +63,10 @@ export class ServiceAdmin {
     private readonly options: ServiceAdminOptions = {},
   ) {}
 
+  /** Services deleted (or being deleted) between the listing and the read are left out, not a 404 of the whole list. */
   async list(): Promise<ServiceStatus[]> {
-    return Promise.all((await this.ids()).map(async (id) => status(await this.read(id))));
+    const found = await Promise.all((await this.ids()).map((id) => this.read(id).then(status, (e: unknown) => (isNotFound(e) ? null : Promise.reject(e)))));
+    return found.filter((s): s is ServiceStatus => s !== null);
   }
 
   async status(serviceId: string): Promise<ServiceStatus> {
@@ -77,19 +80,25 @@ export class ServiceAdmin {
     try {
       await this.store.put(layout.service(serviceId), encodeJson(config), { ifNoneMatch: '*' });
     } catch (e) {
-      throw isPreconditionFailed(e) ? new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`) : e;
+      if (!isPreconditionFailed(e)) throw e;
+      const deleting = (await this.readMarked(serviceId).catch(() => null))?.cleanup?.service;
+      throw deleting
+        ? new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" is being deleted; create it again once it is gone`, 'a delete or clean-up is removing its files; if none is running (it stopped halfway), run the clean-up (DELETE /services-clean-unused) to finish it')
+        : new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`);
     }
     this.registry.invalidate(serviceId);
     return status(config);
   }
 
+  /**
+   * Marks the service as being deleted (cleanup.service, a conditional write like any other
+   * change: from then on every change answers 404), then deletes its files, service.json last.
+   * A service already marked is 404 (another delete or clean-up has it); one that stopped halfway
+   * is finished by the next clean-up.
+   */
   async delete(serviceId: string): Promise<void> {
-    await this.read(serviceId);
-    // service.json first: the service disappears before its generations do.
-    await this.store.delete(layout.service(serviceId));
-    for (const key of await this.store.list(`services/${serviceId}/`)) await this.store.delete(key);
-    this.registry.invalidate(serviceId);
-    this.generations.forget(serviceId);
+    await this.markService(serviceId, () => true);
+    await this.removeMarkedService(serviceId);
   }
 
   async setEnabled(serviceId: string, enabled: boolean): Promise<ServiceStatus> {
@@ -100,14 +109,27 @@ export class ServiceAdmin {
     return status(config);
   }
 
-  /** Validated: every generation committed, probas summing to 1 (schema). Enables the service. */
+  /**
+   * Validated: every generation committed and not being deleted by a clean-up, probas summing to 1
+   * (schema). Enables the service. Checked inside the update, after service.json was read: the
+   * write lands only if service.json did not change since, so a clean-up that marks one of these
+   * generations (a write to service.json, before it deletes anything) makes this try again and
+   * refuse, and one that marked it before our read is seen.
+   */
   async setMapping(serviceId: string, mapping: Mapping): Promise<ServiceStatus> {
+    // First against the generations listed (the answer names the committed ones)…
     const committed = new Set((await this.listGenerations(serviceId)).map((g) => g.generation));
     const missing = mappedGenerations(mapping).filter((g) => !committed.has(g));
     if (missing.length) {
       throw new ApiError(409, 'GENERATION_NOT_COMMITTED', `The mapping names generations that are not committed: ${missing.join(', ')}`, `committed: ${[...committed].join(', ') || 'none'}`);
     }
-    return status(await this.update(serviceId, (c) => ({ ...c, mapping, enabled: true })));
+    // …then again on the copy of service.json the write depends on.
+    return status(
+      await this.update(serviceId, async (c) => {
+        await assertMappable(this.store, serviceId, c, mappedGenerations(mapping));
+        return { ...c, mapping, enabled: true };
+      }),
+    );
   }
 
   switchTo(serviceId: string, generation: string): Promise<ServiceStatus> {
@@ -131,7 +153,22 @@ export class ServiceAdmin {
     await this.read(serviceId); // before reading a large archive for a service that does not exist
     const files = await unpackArchive(await archive(this.importer.limits.maxArchiveBytes), this.importer.limits);
     const validated = await validateGeneration(files, this.importer.runtime, this.importer.sandbox, this.importer.sql);
+    const gen = validated.manifest.generation;
+    const beingDeleted = () =>
+      new ApiError(409, 'GENERATION_EXISTS', `Generation "${gen}" of service "${serviceId}" is being deleted by a clean-up; import it under a new id, or again once the clean-up is done`);
+    if ((await this.read(serviceId)).cleanup?.generations?.includes(gen)) throw beingDeleted();
     await commitGeneration(this.store, serviceId, validated);
+    // Read again after every file is written: a delete (or clean-up) marks service.json before
+    // it lists what to delete, so one that began during the commit is seen here, and what it
+    // may have missed is removed here instead of outliving the service.
+    const after = await this.readMarked(serviceId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+    if (!after || after.cleanup?.service || after.cleanup?.generations?.includes(gen)) {
+      await this.store.delete(layout.manifest(serviceId, gen));
+      for (const key of await this.store.list(layout.generation(serviceId, gen))) await this.store.delete(key);
+      this.generations.forget(serviceId);
+      if (!after || after.cleanup?.service) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" was deleted while the generation was being imported`);
+      throw beingDeleted();
+    }
     return {
       serviceId,
       generation: validated.manifest.generation,
@@ -147,37 +184,136 @@ export class ServiceAdmin {
    * generation of an enabled service that its mapping does not reference. A generation imported
    * but not mapped yet counts as unused; folders without a manifest (an import in progress) are
    * left alone.
+   *
+   * Safe against other admins and the rollout controller: what is to be deleted is first written
+   * to service.json as a clean-up marker, by the same conditional update as their changes, and
+   * decided from the copy that update read (so a generation mapped, or a service enabled, before
+   * the marker lands is kept); once the marker is there they refuse to map its generations, or to
+   * change a service it deletes (404). Then the files go, manifest first, and the marker is
+   * removed (for a service, service.json is deleted last). A clean-up that stopped halfway left
+   * its marker: this one finishes it.
    */
   async cleanUnused(): Promise<CleanUnusedResult> {
     const result: CleanUnusedResult = { deletedServices: [], deletedGenerations: [] };
     for (const serviceId of await this.ids()) {
-      const config = await this.read(serviceId);
-      if (!config.enabled) {
-        await this.delete(serviceId);
-        result.deletedServices.push(serviceId);
-        continue;
+      const config = await this.readMarked(serviceId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+      if (!config) continue; // deleted meanwhile
+      if (config.cleanup?.service || !config.enabled) {
+        // Decided again on the copy the marking reads: enabled meanwhile, it is kept.
+        const marked = await this.markService(serviceId, (c) => !c.enabled, true).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+        if (marked === null) continue; // deleted meanwhile
+        if (marked && (await this.removeMarkedService(serviceId))) {
+          result.deletedServices.push(serviceId);
+          continue;
+        }
       }
-      const used = new Set(config.mapping ? mappedGenerations(config.mapping) : []);
-      const unused = (await this.committed(serviceId)).filter((g) => !used.has(g));
-      for (const generation of unused) {
-        // The manifest first: the generation stops being committed before its files go.
-        await this.store.delete(layout.manifest(serviceId, generation));
-        for (const key of await this.store.list(layout.generation(serviceId, generation))) await this.store.delete(key);
-        result.deletedGenerations.push({ serviceId, generation });
-      }
-      if (unused.length) this.generations.forget(serviceId);
+      for (const generation of await this.cleanGenerations(serviceId)) result.deletedGenerations.push({ serviceId, generation });
     }
     return result;
   }
 
-  /** Committed generations (those with a manifest), oldest first. */
+  /**
+   * Writes cleanup.service to service.json if `decide` says so on the copy read (answers false
+   * when it does not). A service already marked: 404, or, with `finish`, true (a clean-up
+   * finishing one that stopped halfway).
+   */
+  private async markService(serviceId: string, decide: (c: ServiceConfig) => boolean, finish = false): Promise<boolean> {
+    try {
+      await updateJson(
+        this.store,
+        layout.service(serviceId),
+        (obj) => parseService(serviceId, obj, true),
+        (c) => {
+          if (c.cleanup?.service) {
+            if (finish) throw DONE;
+            throw serviceNotFound(serviceId);
+          }
+          if (!decide(c)) throw SKIP;
+          return { ...c, cleanup: { ...c.cleanup, service: true as const, startedAt: new Date().toISOString() } };
+        },
+        this.options.retry ?? DEFAULT_RETRY,
+      );
+    } catch (e) {
+      if (e === SKIP) return false;
+      if (e !== DONE) throw e;
+    }
+    this.registry.invalidate(serviceId);
+    return true;
+  }
+
+  /**
+   * Deletes a service marked cleanup.service: its files, then service.json, read again just
+   * before and deleted only if it still carries the mark (a clean-up racing this one may have
+   * finished, and the service been created again since). Answers false if it was not marked.
+   */
+  private async removeMarkedService(serviceId: string): Promise<boolean> {
+    const key = layout.service(serviceId);
+    for (const k of await this.store.list(`services/${serviceId}/`)) if (k !== key) await this.store.delete(k);
+    this.generations.forget(serviceId);
+    const still = await this.store.get(key);
+    const marked = still !== null && parseService(serviceId, still, true).cleanup?.service === true;
+    if (marked) await this.store.delete(key);
+    this.registry.invalidate(serviceId);
+    return marked;
+  }
+
+  /** Marks the service's unused generations (with any a stopped clean-up left marked), deletes them, unmarks them. */
+  private async cleanGenerations(serviceId: string): Promise<string[]> {
+    const committed = await this.committed(serviceId);
+    let doomed: string[] = [];
+    try {
+      await updateJson(
+        this.store,
+        layout.service(serviceId),
+        (obj) => parseService(serviceId, obj),
+        (c) => {
+          const used = new Set(c.mapping ? mappedGenerations(c.mapping) : []);
+          const pending = c.cleanup?.generations ?? [];
+          doomed = [...new Set([...pending, ...committed])].filter((g) => !used.has(g));
+          if (!doomed.length && !pending.length) throw SKIP;
+          if (doomed.length === pending.length && doomed.every((g, i) => g === pending[i])) throw DONE; // marked already: no write
+          return withCleanup(c, doomed);
+        },
+        this.options.retry ?? DEFAULT_RETRY,
+      );
+    } catch (e) {
+      if (e === SKIP || isNotFound(e)) return []; // nothing to do, or the service is gone or going
+      if (e !== DONE) throw e;
+    }
+    this.registry.invalidate(serviceId);
+    if (!doomed.length) return [];
+    for (const generation of doomed) {
+      // The manifest first: the generation stops being committed before its files go.
+      await this.store.delete(layout.manifest(serviceId, generation));
+      for (const key of await this.store.list(layout.generation(serviceId, generation))) await this.store.delete(key);
+    }
+    this.generations.forget(serviceId);
+    const done = new Set(doomed);
+    try {
+      await updateJson(
+        this.store,
+        layout.service(serviceId),
+        (obj) => parseService(serviceId, obj, true),
+        (c) => withCleanup(c, (c.cleanup?.generations ?? []).filter((g) => !done.has(g))),
+        this.options.retry ?? DEFAULT_RETRY,
+      );
+      this.registry.invalidate(serviceId);
+    } catch (e) {
+      if (!isNotFound(e)) throw e; // deleted meanwhile: no marker to remove
+    }
+    return doomed;
+  }
+
+  /** Committed generations (those with a manifest), oldest first; not those a clean-up is deleting. */
   async listGenerations(serviceId: string): Promise<GenerationInfo[]> {
     const config = await this.read(serviceId);
+    const deleting = new Set(config.cleanup?.generations ?? []);
     const probas = new Map<string, number>();
     if (config.mapping?.mode === 'SINGLE_GENERATION') probas.set(config.mapping.generation, 1);
     else for (const e of config.mapping?.entries ?? []) probas.set(e.generation, (probas.get(e.generation) ?? 0) + e.proba);
     const infos: GenerationInfo[] = [];
     for (const gen of await this.committed(serviceId)) {
+      if (deleting.has(gen)) continue;
       const g = await this.generations.get(serviceId, gen);
       if (!g) continue;
       infos.push({
@@ -249,8 +385,14 @@ export class ServiceAdmin {
     return keys.filter((k) => /\/generations\/[^/]+\/manifest\.json$/.test(k)).map((k) => k.split('/')[3] as string);
   }
 
+  /** 404 for a service that is absent or being deleted (cleanup.service). */
   private async read(serviceId: string): Promise<ServiceConfig> {
     return parseService(serviceId, await this.store.get(layout.service(serviceId)));
+  }
+
+  /** As read(), but a service being deleted is answered with its marker (404 only when absent). */
+  private async readMarked(serviceId: string): Promise<ServiceConfig> {
+    return parseService(serviceId, await this.store.get(layout.service(serviceId)), true);
   }
 
   /** Read-modify-write of service.json, re-applied on a fresh copy when another writer got there first. */
@@ -261,9 +403,46 @@ export class ServiceAdmin {
   }
 }
 
-function parseService(serviceId: string, obj: StoredObject | null): ServiceConfig {
-  if (!obj) throw ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
-  return parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
+/** service.json; absent, or (unless `marked`) being deleted by a delete or clean-up: 404. */
+function parseService(serviceId: string, obj: StoredObject | null, marked = false): ServiceConfig {
+  if (!obj) throw serviceNotFound(serviceId);
+  const config = parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
+  if (config.cleanup?.service && !marked) throw serviceNotFound(serviceId);
+  return config;
+}
+
+const serviceNotFound = (serviceId: string) => ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
+const isNotFound = (e: unknown) => e instanceof ApiError && e.errorType === 'SERVICE_NOT_FOUND';
+/** Thrown from an update's change to end it without writing: nothing to do (SKIP), or already so (DONE). */
+const SKIP = Symbol('skip');
+const DONE = Symbol('done');
+
+/** The config with exactly these generations marked as being deleted; the marker goes when it marks nothing. */
+function withCleanup(c: ServiceConfig, generations: string[]): ServiceConfig {
+  const { cleanup, ...rest } = c;
+  if (!generations.length && !cleanup?.service) return rest;
+  const next: CleanupMarker = { ...(cleanup?.service ? { service: true as const } : {}), ...(generations.length ? { generations } : {}), startedAt: cleanup?.startedAt ?? new Date().toISOString() };
+  return { ...rest, cleanup: next };
+}
+
+/**
+ * 409 GENERATION_NOT_COMMITTED unless every generation has its manifest and none is being
+ * deleted by a clean-up (its marker in `c`). Run inside an update, after `c` was read: the
+ * manifest is deleted only after the marker is written, which changes service.json's etag.
+ */
+async function assertMappable(store: ObjectStore, serviceId: string, c: ServiceConfig, generations: readonly string[]): Promise<void> {
+  const deleting = new Set(c.cleanup?.generations ?? []);
+  const missing: string[] = [];
+  for (const g of new Set(generations)) if (deleting.has(g) || !(await store.get(layout.manifest(serviceId, g)))) missing.push(g);
+  if (missing.length) {
+    const marked = missing.filter((g) => deleting.has(g));
+    throw new ApiError(
+      409,
+      'GENERATION_NOT_COMMITTED',
+      `The mapping names generations that are not committed: ${missing.join(', ')}`,
+      marked.length ? `being deleted by a clean-up: ${marked.join(', ')}` : 'import them first (GET .../generations lists the committed ones)',
+    );
+  }
 }
 
 /** "key-N" for the first N past the number of keys that no key carries yet. */

@@ -63,7 +63,7 @@ export const ERROR_TYPES = {
   GENERATION_BROKEN: { status: [500], meaning: 'a committed generation has a bad manifest, a missing file or a file that does not match its hash' },
   MODEL_LOAD_FAILED: { status: [500], meaning: "the endpoint's model does not load in the node's model runtime (the cause is logged)" },
   MODEL_RUN_FAILED: { status: [500], meaning: 'the model failed to run, or answered what its manifest does not describe (the cause is logged)' },
-  MODEL_RUNTIME_ERROR: { status: [500, 503], meaning: 'onnxruntime failed while running the model: 503 when it could not allocate what the run needs (retry, or send a smaller batch), 500 when the graph failed on this input; the session is reloaded before its next run' },
+  MODEL_RUNTIME_ERROR: { status: [500, 503], meaning: 'onnxruntime failed while running the model: 503 when it could not allocate what the run needs (retry, or send a smaller batch), or the run took longer than `APINODE_MODEL_RUN_MAX_MS` (its thread was ended; Node and Lambda); 500 when the graph failed on this input; the session is reloaded before its next run' },
   CODE_ERROR: { status: [500], meaning: "the endpoint's code threw (its own message), or its module does not provide the function" },
   CODE_TIMEOUT: { status: [500], meaning: "the endpoint's code used more CPU time than its limit" },
   CODE_MEMORY_LIMIT: { status: [500], meaning: "the endpoint's code needed more memory than its limit" },

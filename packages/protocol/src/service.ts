@@ -84,6 +84,22 @@ export const CorsSettings = z.object({
 });
 export type CorsSettings = z.infer<typeof CorsSettings>;
 
+/**
+ * A clean-up or a delete under way (ServiceAdmin.cleanUnused / delete): written to service.json
+ * through the same conditional update as every other change, before anything is deleted, so it
+ * is ordered against them by the store's ETag. While it is there no writer maps a generation it
+ * lists, and a service it marks answers as if it did not exist; the next clean-up finishes a
+ * clean-up that stopped halfway. Serving ignores it.
+ */
+export const CleanupMarker = z.object({
+  /** The whole service is being deleted: service.json goes last. */
+  service: z.literal(true).optional(),
+  /** Generations being deleted (manifest first, then their files). */
+  generations: z.array(Id).optional(),
+  startedAt: z.string(),
+});
+export type CleanupMarker = z.infer<typeof CleanupMarker>;
+
 export const ServiceConfig = z.object({
   serviceId: Id,
   enabled: z.boolean().default(true),
@@ -91,5 +107,7 @@ export const ServiceConfig = z.object({
   mapping: Mapping.optional(),
   /** Which web pages (origins) may call the service from a browser. @default - none */
   cors: CorsSettings.optional(),
+  /** A clean-up or delete under way (CleanupMarker). @default - none */
+  cleanup: CleanupMarker.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
