@@ -1,9 +1,8 @@
 import {
   jwksUriOf,
   jwksUriProblem,
-  ServiceConfig,
+  type ServiceConfig,
   type AuthMethod,
-  type CleanupMarker,
   type CleanUnusedResult,
   type CorsSettings,
   type CreatedKey,
@@ -16,12 +15,13 @@ import {
   type StoredKey,
 } from '@apinode/protocol';
 import { hashKey } from './key-hash.js';
+import { assertMappable, isNotFound, parseService, readMarked } from './cleanup-marker.js';
+import { ServiceCleanup } from './service-cleanup.js';
 import type { CodeSandbox } from '../code/sandbox.js';
 import { ApiError } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { layout } from '../storage/layout.js';
-import { isPreconditionFailed, type ObjectStore, type StoredObject } from '../storage/object-store.js';
-import { parseStoredJson } from '../storage/stored-json.js';
+import { isPreconditionFailed, type ObjectStore } from '../storage/object-store.js';
 import { DEFAULT_RETRY, encodeJson, updateJson, type RetryPolicy } from '../storage/update.js';
 import { unpackArchive, type ArchiveInput, type ArchiveLimits } from './archive.js';
 import { mappedGenerations } from './dispatch.js';
@@ -61,7 +61,11 @@ export class ServiceAdmin {
     private readonly generations: Generations,
     private readonly importer: Importer,
     private readonly options: ServiceAdminOptions = {},
-  ) {}
+  ) {
+    this.cleanup = new ServiceCleanup(store, registry, generations, options.retry ?? DEFAULT_RETRY);
+  }
+
+  private readonly cleanup: ServiceCleanup;
 
   /** Services deleted (or being deleted) between the listing and the read are left out, not a 404 of the whole list. */
   async list(): Promise<ServiceStatus[]> {
@@ -81,7 +85,7 @@ export class ServiceAdmin {
       await this.store.put(layout.service(serviceId), encodeJson(config), { ifNoneMatch: '*' });
     } catch (e) {
       if (!isPreconditionFailed(e)) throw e;
-      const deleting = (await this.readMarked(serviceId).catch(() => null))?.cleanup?.service;
+      const deleting = (await readMarked(this.store, serviceId).catch(() => null))?.cleanup?.service;
       throw deleting
         ? new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" is being deleted; create it again once it is gone`, 'a delete or clean-up is removing its files; if none is running (it stopped halfway), run the clean-up (DELETE /services-clean-unused) to finish it')
         : new ApiError(409, 'SERVICE_EXISTS', `Service "${serviceId}" already exists`);
@@ -97,8 +101,8 @@ export class ServiceAdmin {
    * is finished by the next clean-up.
    */
   async delete(serviceId: string): Promise<void> {
-    await this.markService(serviceId, () => true);
-    await this.removeMarkedService(serviceId);
+    await this.cleanup.markService(serviceId, () => true);
+    await this.cleanup.removeMarkedService(serviceId);
   }
 
   async setEnabled(serviceId: string, enabled: boolean): Promise<ServiceStatus> {
@@ -161,7 +165,7 @@ export class ServiceAdmin {
     // Read again after every file is written: a delete (or clean-up) marks service.json before
     // it lists what to delete, so one that began during the commit is seen here, and what it
     // may have missed is removed here instead of outliving the service.
-    const after = await this.readMarked(serviceId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
+    const after = await readMarked(this.store, serviceId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
     if (!after || after.cleanup?.service || after.cleanup?.generations?.includes(gen)) {
       await this.store.delete(layout.manifest(serviceId, gen));
       for (const key of await this.store.list(layout.generation(serviceId, gen))) await this.store.delete(key);
@@ -179,129 +183,9 @@ export class ServiceAdmin {
     };
   }
 
-  /**
-   * DSS's clean-up: deletes every disabled service (with its generations), and every committed
-   * generation of an enabled service that its mapping does not reference. A generation imported
-   * but not mapped yet counts as unused; folders without a manifest (an import in progress) are
-   * left alone.
-   *
-   * Safe against other admins and the rollout controller: what is to be deleted is first written
-   * to service.json as a clean-up marker, by the same conditional update as their changes, and
-   * decided from the copy that update read (so a generation mapped, or a service enabled, before
-   * the marker lands is kept); once the marker is there they refuse to map its generations, or to
-   * change a service it deletes (404). Then the files go, manifest first, and the marker is
-   * removed (for a service, service.json is deleted last). A clean-up that stopped halfway left
-   * its marker: this one finishes it.
-   */
-  async cleanUnused(): Promise<CleanUnusedResult> {
-    const result: CleanUnusedResult = { deletedServices: [], deletedGenerations: [] };
-    for (const serviceId of await this.ids()) {
-      const config = await this.readMarked(serviceId).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
-      if (!config) continue; // deleted meanwhile
-      if (config.cleanup?.service || !config.enabled) {
-        // Decided again on the copy the marking reads: enabled meanwhile, it is kept.
-        const marked = await this.markService(serviceId, (c) => !c.enabled, true).catch((e: unknown) => (isNotFound(e) ? null : Promise.reject(e)));
-        if (marked === null) continue; // deleted meanwhile
-        if (marked && (await this.removeMarkedService(serviceId))) {
-          result.deletedServices.push(serviceId);
-          continue;
-        }
-      }
-      for (const generation of await this.cleanGenerations(serviceId)) result.deletedGenerations.push({ serviceId, generation });
-    }
-    return result;
-  }
-
-  /**
-   * Writes cleanup.service to service.json if `decide` says so on the copy read (answers false
-   * when it does not). A service already marked: 404, or, with `finish`, true (a clean-up
-   * finishing one that stopped halfway).
-   */
-  private async markService(serviceId: string, decide: (c: ServiceConfig) => boolean, finish = false): Promise<boolean> {
-    try {
-      await updateJson(
-        this.store,
-        layout.service(serviceId),
-        (obj) => parseService(serviceId, obj, true),
-        (c) => {
-          if (c.cleanup?.service) {
-            if (finish) throw DONE;
-            throw serviceNotFound(serviceId);
-          }
-          if (!decide(c)) throw SKIP;
-          return { ...c, cleanup: { ...c.cleanup, service: true as const, startedAt: new Date().toISOString() } };
-        },
-        this.options.retry ?? DEFAULT_RETRY,
-      );
-    } catch (e) {
-      if (e === SKIP) return false;
-      if (e !== DONE) throw e;
-    }
-    this.registry.invalidate(serviceId);
-    return true;
-  }
-
-  /**
-   * Deletes a service marked cleanup.service: its files, then service.json, read again just
-   * before and deleted only if it still carries the mark (a clean-up racing this one may have
-   * finished, and the service been created again since). Answers false if it was not marked.
-   */
-  private async removeMarkedService(serviceId: string): Promise<boolean> {
-    const key = layout.service(serviceId);
-    for (const k of await this.store.list(`services/${serviceId}/`)) if (k !== key) await this.store.delete(k);
-    this.generations.forget(serviceId);
-    const still = await this.store.get(key);
-    const marked = still !== null && parseService(serviceId, still, true).cleanup?.service === true;
-    if (marked) await this.store.delete(key);
-    this.registry.invalidate(serviceId);
-    return marked;
-  }
-
-  /** Marks the service's unused generations (with any a stopped clean-up left marked), deletes them, unmarks them. */
-  private async cleanGenerations(serviceId: string): Promise<string[]> {
-    const committed = await this.committed(serviceId);
-    let doomed: string[] = [];
-    try {
-      await updateJson(
-        this.store,
-        layout.service(serviceId),
-        (obj) => parseService(serviceId, obj),
-        (c) => {
-          const used = new Set(c.mapping ? mappedGenerations(c.mapping) : []);
-          const pending = c.cleanup?.generations ?? [];
-          doomed = [...new Set([...pending, ...committed])].filter((g) => !used.has(g));
-          if (!doomed.length && !pending.length) throw SKIP;
-          if (doomed.length === pending.length && doomed.every((g, i) => g === pending[i])) throw DONE; // marked already: no write
-          return withCleanup(c, doomed);
-        },
-        this.options.retry ?? DEFAULT_RETRY,
-      );
-    } catch (e) {
-      if (e === SKIP || isNotFound(e)) return []; // nothing to do, or the service is gone or going
-      if (e !== DONE) throw e;
-    }
-    this.registry.invalidate(serviceId);
-    if (!doomed.length) return [];
-    for (const generation of doomed) {
-      // The manifest first: the generation stops being committed before its files go.
-      await this.store.delete(layout.manifest(serviceId, generation));
-      for (const key of await this.store.list(layout.generation(serviceId, generation))) await this.store.delete(key);
-    }
-    this.generations.forget(serviceId);
-    const done = new Set(doomed);
-    try {
-      await updateJson(
-        this.store,
-        layout.service(serviceId),
-        (obj) => parseService(serviceId, obj, true),
-        (c) => withCleanup(c, (c.cleanup?.generations ?? []).filter((g) => !done.has(g))),
-        this.options.retry ?? DEFAULT_RETRY,
-      );
-      this.registry.invalidate(serviceId);
-    } catch (e) {
-      if (!isNotFound(e)) throw e; // deleted meanwhile: no marker to remove
-    }
-    return doomed;
+  /** DSS's clean-up (service-cleanup.ts): disabled services, and generations no mapping references. */
+  cleanUnused(): Promise<CleanUnusedResult> {
+    return this.cleanup.cleanUnused(this.ids(), (id) => this.committed(id));
   }
 
   /** Committed generations (those with a manifest), oldest first; not those a clean-up is deleting. */
@@ -390,58 +274,12 @@ export class ServiceAdmin {
     return parseService(serviceId, await this.store.get(layout.service(serviceId)));
   }
 
-  /** As read(), but a service being deleted is answered with its marker (404 only when absent). */
-  private async readMarked(serviceId: string): Promise<ServiceConfig> {
-    return parseService(serviceId, await this.store.get(layout.service(serviceId)), true);
-  }
 
   /** Read-modify-write of service.json, re-applied on a fresh copy when another writer got there first. */
   private async update(serviceId: string, change: (config: ServiceConfig) => ServiceConfig | Promise<ServiceConfig>): Promise<ServiceConfig> {
     const config = await updateJson(this.store, layout.service(serviceId), (obj) => parseService(serviceId, obj), change, this.options.retry ?? DEFAULT_RETRY);
     this.registry.invalidate(serviceId);
     return config;
-  }
-}
-
-/** service.json; absent, or (unless `marked`) being deleted by a delete or clean-up: 404. */
-function parseService(serviceId: string, obj: StoredObject | null, marked = false): ServiceConfig {
-  if (!obj) throw serviceNotFound(serviceId);
-  const config = parseStoredJson(obj.body, ServiceConfig, `The configuration of service "${serviceId}"`, 'SERVICE_CONFIG_INVALID');
-  if (config.cleanup?.service && !marked) throw serviceNotFound(serviceId);
-  return config;
-}
-
-const serviceNotFound = (serviceId: string) => ApiError.notFound('SERVICE_NOT_FOUND', `Service "${serviceId}" does not exist`);
-const isNotFound = (e: unknown) => e instanceof ApiError && e.errorType === 'SERVICE_NOT_FOUND';
-/** Thrown from an update's change to end it without writing: nothing to do (SKIP), or already so (DONE). */
-const SKIP = Symbol('skip');
-const DONE = Symbol('done');
-
-/** The config with exactly these generations marked as being deleted; the marker goes when it marks nothing. */
-function withCleanup(c: ServiceConfig, generations: string[]): ServiceConfig {
-  const { cleanup, ...rest } = c;
-  if (!generations.length && !cleanup?.service) return rest;
-  const next: CleanupMarker = { ...(cleanup?.service ? { service: true as const } : {}), ...(generations.length ? { generations } : {}), startedAt: cleanup?.startedAt ?? new Date().toISOString() };
-  return { ...rest, cleanup: next };
-}
-
-/**
- * 409 GENERATION_NOT_COMMITTED unless every generation has its manifest and none is being
- * deleted by a clean-up (its marker in `c`). Run inside an update, after `c` was read: the
- * manifest is deleted only after the marker is written, which changes service.json's etag.
- */
-async function assertMappable(store: ObjectStore, serviceId: string, c: ServiceConfig, generations: readonly string[]): Promise<void> {
-  const deleting = new Set(c.cleanup?.generations ?? []);
-  const missing: string[] = [];
-  for (const g of new Set(generations)) if (deleting.has(g) || !(await store.get(layout.manifest(serviceId, g)))) missing.push(g);
-  if (missing.length) {
-    const marked = missing.filter((g) => deleting.has(g));
-    throw new ApiError(
-      409,
-      'GENERATION_NOT_COMMITTED',
-      `The mapping names generations that are not committed: ${missing.join(', ')}`,
-      marked.length ? `being deleted by a clean-up: ${marked.join(', ')}` : 'import them first (GET .../generations lists the committed ones)',
-    );
   }
 }
 
