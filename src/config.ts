@@ -98,10 +98,10 @@ export interface Config {
    */
   readonly modelRecycleMiB: number;
   /**
-   * Node and Lambda: most memory one onnxruntime instance (a model thread, or the serving thread
-   * with APINODE_MODEL_THREADS=0) may grow its WebAssembly heap to, models included, in MiB; a run
-   * needing more is a 503 MODEL_RUNTIME_ERROR and the node keeps serving.
-   * @default 1024
+   * Most memory one onnxruntime instance (a model thread, the serving thread with
+   * APINODE_MODEL_THREADS=0, a Worker isolate) may grow its WebAssembly heap to, models included,
+   * in MiB; a run needing more is a 503 MODEL_RUNTIME_ERROR and the node keeps serving.
+   * @default 1024 - Workers: 64 when unset (src/runtime/worker.ts)
    */
   readonly modelMaxMemoryMiB: number;
   readonly manifestCacheEntries: number;

@@ -4,7 +4,8 @@
  * Wrapping instantiate once, before the first session is created, finds it. The heap grows with
  * the largest run so far and never shrinks (WebAssembly memory cannot), so its size is the high
  * water mark of everything onnxruntime has run in this isolate. Runtime-free: only the
- * WebAssembly global; Workers route instantiate to a precompiled module and do not use it.
+ * WebAssembly global. On Workers (worker.ts) it wraps the wrapper that routes ORT's call to the
+ * precompiled module: the imports it sees are the same, the shared memory among them.
  */
 export function watchWasmHeap(): () => number {
   const memories: WebAssembly.Memory[] = [];
@@ -29,7 +30,8 @@ export function watchWasmHeap(): () => number {
  * shared) are created with their maximum lowered to `maxBytes`. A run that needs more fails
  * inside onnxruntime (`std::bad_alloc`, a `resources` ModelRuntimeError: 503) and the next run
  * of the same session succeeds (measured: docs/isolation-models.md), instead of the heap
- * growing to 4 GiB and staying there. `instanceof WebAssembly.Memory` still holds.
+ * growing to 4 GiB and staying there. `instanceof WebAssembly.Memory` still holds. Works the
+ * same in workerd (shared memories and SharedArrayBuffer exist there; test/workers/model-heap.test.ts).
  */
 export function capWasmHeap(maxBytes: number): void {
   const Memory = WebAssembly.Memory;

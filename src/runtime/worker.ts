@@ -9,6 +9,7 @@ import { parseConfig } from '../config.js';
 import { ApiError, describe } from '../errors.js';
 import type { ModelRuntime } from '../inference/model-runtime.js';
 import { ortModelRuntime } from '../inference/ort-runtime.js';
+import { capWasmHeap, watchWasmHeap } from '../inference/wasm-heap.js';
 import { jsonLogger } from '../observability/logger.js';
 import { batchedQueryLog, type QueryLogSink } from '../observability/query-log.js';
 import { queryLogSinks } from '../observability/query-log-sinks.js';
@@ -24,6 +25,8 @@ WebAssembly.instantiate = ((source: BufferSource | WebAssembly.Module, imports?:
   isPlaceholder(source)
     ? instantiate(ortWasm, imports).then((instance) => ({ instance, module: ortWasm }))
     : instantiate(source as BufferSource, imports)) as typeof WebAssembly.instantiate;
+// Wraps the routing above: it sees the imports ORT passes, its shared heap among them.
+const heapBytes = watchWasmHeap();
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 ort.env.wasm.wasmBinary = PLACEHOLDER;
@@ -32,9 +35,28 @@ ort.env.wasm.initTimeout = 10_000;
 
 /** An Identity model (101 bytes): a failure to load it is the runtime's, not a model's. */
 const PROBE = Uint8Array.from(atob('CAgSEmFwaW5vZGUtZGVtby1idWlsZDpHChwKAXgSAXkaCklkZW50aXR5XzAiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0='), (c) => c.charCodeAt(0));
-const ortRuntime = ortModelRuntime(ort);
+const ortRuntime = ortModelRuntime(ort, { heapBytes });
 const log = jsonLogger((line) => console.error(line));
 let ready: Promise<ModelRuntime> | null = null;
+
+const MiB = 2 ** 20;
+/**
+ * onnxruntime's heap cap on Workers when APINODE_MODEL_MAX_MEMORY_MIB is unset (its default,
+ * 1,024, is Node's and Lambda's; 64 is also its floor). The isolate has 128 MB in all: measured in
+ * workerd, the JS heap is 6 MiB idle and 8-9 MiB with every demo model loaded, the code sandbox's
+ * QuickJS takes 32 MiB a call by default, and request bodies (up to APINODE_MAX_BODY_BYTES) and
+ * their garbage need the rest. The largest single tensor that fits is ~48 MiB
+ * (docs/isolation-models.md, test/workers/model-heap.test.ts).
+ */
+const WORKERS_MODEL_MAX_MEMORY_MIB = 64;
+let capped = false;
+
+/** Caps onnxruntime's heap, once, before it starts (it starts on the first model load, after this). */
+function capModelHeap(vars: Record<string, string>, mib: number): void {
+  if (capped || ready) return;
+  capped = true;
+  capWasmHeap((vars.APINODE_MODEL_MAX_MEMORY_MIB === undefined ? WORKERS_MODEL_MAX_MEMORY_MIB : mib) * MiB);
+}
 
 /** Loading the probe initialises ORT; a failed start is not remembered, so a later request retries it. */
 function start(): Promise<ModelRuntime> {
@@ -49,7 +71,7 @@ function start(): Promise<ModelRuntime> {
 }
 
 /** ORT, initialised once per isolate, on the first model load. */
-const models: ModelRuntime = { load: async (model) => (await (ready ??= start())).load(model) };
+const load: ModelRuntime['load'] = async (model) => (await (ready ??= start())).load(model);
 
 /** stdout: lines wait in memory and are written (console.log, one JSON line each) in waitUntil. */
 const consoleLines = (chunk: string) => {
@@ -71,6 +93,9 @@ function build(env: Env): App {
   const sql = connectionLookup(neonConnections(vars, log, { connectionPerCall: true }));
   const docsAssets = docsFrom(env.ASSETS as Fetcher | undefined);
   const config = parseConfig(vars);
+  capModelHeap(vars, config.modelMaxMemoryMiB);
+  // Imports check models in this isolate: the budget is measured on its heap, after the fact.
+  const models: ModelRuntime = { load, heapBytes, importBudget: { maxMs: config.importModelMaxMs, maxMemoryBytes: config.importModelMaxMemoryMiB * MiB } };
   // The store sink writes to the optional QUERY_LOG bucket, else GENERATIONS; a batch waits at most 20 s (waitUntil lasts 30 s after the answer).
   const logBucket = (env as { QUERY_LOG?: R2Bucket }).QUERY_LOG ?? env.GENERATIONS;
   const queryLogStore = new R2ObjectStore(logBucket);
