@@ -75,7 +75,9 @@ export class ModelThread {
     });
     this.worker.on('error', (e) => this.end(new ModelRuntimeError('the model thread failed', 'resources', { cause: e })));
     this.worker.on('exit', () => (clearTimeout(late), this.end(new ModelRuntimeError('the model thread stopped', 'resources'))));
-    this.worker.unref();
+    // Held (ref) until ready: a Lambda init awaiting `started` has nothing else keeping the event
+    // loop alive, and Node would end the process with the top-level await unsettled (exit 13).
+    // Once ready, an idle thread is unref'd by pump().
   }
 
   /** Calls waiting or running. */
