@@ -74,7 +74,7 @@ export async function throughput(nodes: { on: Proc; off: Proc; inproc: Proc }, e
   ];
   const ratios = (k: string, c: number) => runs.get(k)!.map((l, i) => l.rps / runs.get(`echo ${c}`)![i]!.rps);
   for (const c of [1, 16, 64]) {
-    for (const [k, label] of [['echo', 'bare Hono echo'], ['on', 'node (defaults: micro-batching on, one model thread)'], ['off', 'node, micro-batching off'], ['inproc', 'node, models on the serving thread (APINODE_MODEL_THREADS=0)']] as const) {
+    for (const [k, label] of [['echo', 'bare Hono echo'], ['on', 'node (defaults: micro-batching on, models in threads)'], ['off', 'node, micro-batching off'], ['inproc', 'node, models on the serving thread (APINODE_MODEL_THREADS=0)']] as const) {
       const ls = runs.get(`${k} ${c}`)!;
       const share = k === 'echo' ? '100%' : `${spread(ratios(`${k} ${c}`, c).map((r) => 100 * r))}%`;
       lines.push(`| ${c} | ${label} | ${spread(ls.map((l) => l.rps))} | ${median(ls.map((l) => l.p50))} | ${median(ls.map((l) => l.p99))} | ${spread(ls.map((l) => l.cpuUs))} | ${share} |`);
