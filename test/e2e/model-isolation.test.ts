@@ -186,10 +186,18 @@ describe('models served from a thread (the default on Node and Lambda)', () => {
       },
     );
     expect(value).toMatchObject({ status: 200, body: { result: { prediction: gib } } });
-    responsive(probes.map((p) => p[1]!));
+    // Other predicts: the first ones queued behind the run, moved to the second model thread after
+    // 100 ms, waiting for it to start and load their model (over a second here, where the thread
+    // boots through tsx on a loaded machine); the rest answered at once.
+    const predicts = probes.map((p) => p[1]!);
+    expect(predicts.every((p) => p.status === 200)).toBe(true);
+    const ms = predicts.map((p) => p.ms).sort((a, b) => a - b);
+    expect(ms.at(-1), JSON.stringify(ms)).toBeLessThan(5_000);
+    expect(ms[Math.floor((ms.length - 1) / 2)], JSON.stringify(ms)).toBeLessThan(200);
     const isAlive = probes.map((p) => p[0]!.ms).sort((a, b) => a - b);
     expect(probes.every((p) => p[0]!.status === 200)).toBe(true);
     expect(isAlive[Math.floor((isAlive.length - 1) / 2)], JSON.stringify(isAlive)).toBeLessThan(100);
+    expect(isAlive.at(-1), JSON.stringify(isAlive)).toBeLessThan(1_000);
     expect(peak - rss0).toBeGreaterThan(900 * 2 ** 20);
     // The run grew its thread's heap past APINODE_MODEL_RECYCLE_MIB: the thread is replaced once
     // a new one holds the model, and what the run took comes back.
