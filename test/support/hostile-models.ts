@@ -37,15 +37,22 @@ export function allocatingModel(shape: 'x' | number[]): Uint8Array {
   });
 }
 
-/** A slow model: a [n, n] matrix multiplied by itself `times` times, added to x as 0. */
-export function slowModel(n: number, times: number): Uint8Array {
-  const nodes: OnnxNode[] = [{ opType: 'ConstantOfShape', inputs: ['shape'], outputs: ['m0'], attrs: [] }];
+/** m0 multiplied by itself `times` times, then y = x + 0 * sum: the work, and an answer of x. */
+function squaredAndDropped(times: number): OnnxNode[] {
+  const nodes: OnnxNode[] = [];
   for (let i = 0; i < times; i++) nodes.push({ opType: 'MatMul', inputs: [`m${i}`, `m${i}`], outputs: [`m${i + 1}`] });
   nodes.push(
     { opType: 'ReduceSum', inputs: [`m${times}`], outputs: ['s'], attrs: [int('keepdims', 0)] },
     { opType: 'Mul', inputs: ['s', 'zero'], outputs: ['s0'] },
     { opType: 'Add', inputs: ['x', 's0'], outputs: ['y'] },
   );
+  return nodes;
+}
+
+/** A slow model: a [n, n] matrix multiplied by itself `times` times, added to x as 0. */
+export function slowModel(n: number, times: number): Uint8Array {
+  const nodes: OnnxNode[] = [{ opType: 'ConstantOfShape', inputs: ['shape'], outputs: ['m0'], attrs: [] }];
+  nodes.push(...squaredAndDropped(times));
   return buildModel({
     name: 'slow',
     nodes,
@@ -73,12 +80,7 @@ export function slowRunModel(times: number): Uint8Array {
     { opType: 'Mul', inputs: ['m', 'zero'], outputs: ['m0z'] },
     { opType: 'Expand', inputs: ['m0z', 'shape'], outputs: ['m0'] },
   ];
-  for (let i = 0; i < times; i++) nodes.push({ opType: 'MatMul', inputs: [`m${i}`, `m${i}`], outputs: [`m${i + 1}`] });
-  nodes.push(
-    { opType: 'ReduceSum', inputs: [`m${times}`], outputs: ['s'], attrs: [int('keepdims', 0)] },
-    { opType: 'Mul', inputs: ['s', 'zero'], outputs: ['s0'] },
-    { opType: 'Add', inputs: ['x', 's0'], outputs: ['y'] },
-  );
+  nodes.push(...squaredAndDropped(times));
   return buildModel({
     name: 'slow-run',
     nodes,

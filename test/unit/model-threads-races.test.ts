@@ -8,23 +8,12 @@
  * (test/support/hostile-models.ts), so each expected value is known without the node.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ModelError, ModelRuntimeError, type ModelSession, type TensorValue } from '../../src/inference/model-runtime.js';
-import { ModelThreads, type ModelThreadsOptions } from '../../src/runtime/model-threads.js';
+import { describe, expect, it } from 'vitest';
+import { ModelError, ModelRuntimeError, type ModelSession } from '../../src/inference/model-runtime.js';
+import { MiB, threads, y } from '../support/model-threads.js';
+import type { ModelThreads } from '../../src/runtime/model-threads.js';
 import { allocatingModel, slowRunModel } from '../support/hostile-models.js';
 
-const MiB = 2 ** 20;
-const opened: ModelThreads[] = [];
-afterEach(() => opened.splice(0).forEach((t) => t.close()));
-
-function threads(options: Partial<ModelThreadsOptions> = {}): ModelThreads {
-  const t = new ModelThreads({ threads: 1, runMs: 10_000, loadMs: 20_000, recycleBytes: 256 * MiB, maxHeapBytes: 1024 * MiB, ...options });
-  opened.push(t);
-  return t;
-}
-
-const feeds = (...xs: number[]): Record<string, TensorValue> => ({ x: { type: 'float32', data: Float32Array.from(xs), dims: [xs.length, 1] } });
-const y = async (s: ModelSession, ...xs: number[]) => [...((await s.run(feeds(...xs), ['y'])).y!.data as Float32Array)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Tiny models: a constant 4-float allocation (good), x-sized allocation (grows the heap, or fails on x < 0), slow for large x. */
 const good = () => allocatingModel([4]);
