@@ -9,24 +9,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packTarGz } from '../../src/services/archive.js';
-import { allocatingModel, slowRunModel } from '../support/hostile-models.js';
+import { allocatingModel, slowRunModel, xGeneration } from '../support/hostile-models.js';
 import { NODE_ENTRY, startProc, type Proc } from './servers.js';
 import { KEY, auth, predictBody } from './throughput.js';
 
 const ADMIN = 'bench-admin-key-0123456789';
 const admin = { Authorization: `Basic ${btoa(`${ADMIN}:`)}` };
 
-const generation = (onnx: Uint8Array) =>
-  packTarGz(
-    new Map([
-      ['manifest.json', new TextEncoder().encode(JSON.stringify({
-        formatVersion: 1, generation: 'g1', createdAt: '2026-01-01T00:00:00Z',
-        endpoints: [{ id: 'm', type: 'STD_PREDICTION', predictionType: 'REGRESSION', features: [{ name: 'x', type: 'NUMERIC' }], examples: [{ features: { x: 1 }, expected: { prediction: 1 } }],
-          model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } } }],
-      }))],
-      ['models/m.onnx', onnx],
-    ]),
-  );
+const generation = (onnx: Uint8Array) => packTarGz(xGeneration('g1', onnx, [{ features: { x: 1 }, expected: { prediction: 1 } }]));
 
 async function call(p: Proc, method: string, path: string, body?: BodyInit): Promise<void> {
   const res = await fetch(`${p.url}/admin/api${path}`, { method, headers: admin, ...(body ? { body } : {}) });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.js';
-import { allocatingModel } from '../support/hostile-models.js';
+import { allocatingModel, xManifest } from '../support/hostile-models.js';
 import { json } from '../support/stores.js';
 import { buildWorker, startWorkerd, type Workerd } from '../workers/workerd.js';
 
@@ -16,13 +16,6 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 /** y = x + 0 * sum(ConstantOfShape([int(min(x))])): a negative x is a bad shape, a huge one an allocation past 4 GiB. */
 const model = allocatingModel('x');
 
-const endpoint = {
-  id: 'm',
-  type: 'STD_PREDICTION',
-  predictionType: 'REGRESSION',
-  features: [{ name: 'x', type: 'NUMERIC' }],
-  model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
-};
 
 describe('models on workerd, under attack', () => {
   let w: Workerd;
@@ -35,7 +28,7 @@ describe('models on workerd, under attack', () => {
   beforeAll(async () => {
     w = await startWorkerd(await buildWorker(), { vars: { APINODE_QUERY_LOG: 'off', APINODE_MAX_BATCH_RECORDS: '4' } });
     await w.store.put(layout.file('lab', 'g1', 'models/m.onnx'), model);
-    await w.store.put(layout.manifest('lab', 'g1'), json({ formatVersion: 1, generation: 'g1', createdAt: '2026-11-01T00:00:00Z', endpoints: [endpoint] }));
+    await w.store.put(layout.manifest('lab', 'g1'), json(xManifest('g1')));
     await w.store.put(layout.service('lab'), json({ serviceId: 'lab', enabled: true, auth: { method: 'PUBLIC', keys: [] }, mapping: { mode: 'SINGLE_GENERATION', generation: 'g1' } }));
   }, 120_000);
   afterAll(() => w?.close());

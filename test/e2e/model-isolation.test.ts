@@ -4,33 +4,10 @@ import { nodeModelRuntime } from '../../src/runtime/node-models.js';
 import { packTarGz } from '../../src/services/archive.js';
 import { adminTestApp } from '../support/admin-app.js';
 import { demoRecords } from '../support/demo-records.js';
-import { allocatingModel as allocating, slowModel as slow, slowRunModel } from '../support/hostile-models.js';
+import { allocatingModel as allocating, slowModel as slow, slowRunModel, xGeneration } from '../support/hostile-models.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const car = demoRecords(1)['car-mpg']![0]!;
-
-/** A generation of one regression endpoint "m" on `onnx`, with no examples. */
-function generation(gen: string, onnx: Uint8Array, examples: Json[] = []): Map<string, Uint8Array> {
-  const manifest = {
-    formatVersion: 1,
-    generation: gen,
-    createdAt: '2026-01-01T00:00:00Z',
-    endpoints: [
-      {
-        id: 'm',
-        type: 'STD_PREDICTION',
-        predictionType: 'REGRESSION',
-        features: [{ name: 'x', type: 'NUMERIC' }],
-        model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
-        examples,
-      },
-    ],
-  };
-  return new Map([
-    ['manifest.json', new TextEncoder().encode(JSON.stringify(manifest))],
-    ['models/m.onnx', onnx],
-  ]);
-}
 
 const opened: (() => void)[] = [];
 afterEach(() => opened.splice(0).forEach((close) => close()));
@@ -42,7 +19,7 @@ async function setup(env: Record<string, string> = {}) {
   const t = await adminTestApp(env, { models });
   expect((await t.call('POST', '/services', { serviceId: 'h' })).status).toBe(201);
   expect((await t.call('POST', '/services/h/actions/setAuth', { method: 'PUBLIC' })).status).toBe(200);
-  const importGen = (gen: string, onnx: Uint8Array, examples?: Json[]) => t.call('POST', '/services/h/generations', packTarGz(generation(gen, onnx, examples)));
+  const importGen = (gen: string, onnx: Uint8Array, examples?: Json[]) => t.call('POST', '/services/h/generations', packTarGz(xGeneration(gen, onnx, examples)));
   const predictX = async (x: number) => {
     const res = await t.app.request('/public/api/v1/h/m/predict', { method: 'POST', body: JSON.stringify({ features: { x } }) });
     return { status: res.status, body: (await res.json()) as Json };

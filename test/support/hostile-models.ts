@@ -91,3 +91,29 @@ export function slowRunModel(times: number): Uint8Array {
     ...io,
   });
 }
+
+/** The manifest of a generation of one regression endpoint "m" scoring input x with the model at models/m.onnx (these models all answer x). */
+export function xManifest(generation: string, examples: unknown[] = []) {
+  return {
+    formatVersion: 1,
+    generation,
+    createdAt: '2026-01-01T00:00:00Z',
+    endpoints: [
+      {
+        id: 'm',
+        type: 'STD_PREDICTION',
+        predictionType: 'REGRESSION',
+        features: [{ name: 'x', type: 'NUMERIC' }],
+        model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
+        examples,
+      },
+    ],
+  };
+}
+
+/** xManifest's generation as files, ready to pack (packTarGz). */
+export const xGeneration = (generation: string, onnx: Uint8Array, examples: unknown[] = []): Map<string, Uint8Array> =>
+  new Map([
+    ['manifest.json', new TextEncoder().encode(JSON.stringify(xManifest(generation, examples)))],
+    ['models/m.onnx', onnx],
+  ]);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { packTarGz } from '../../src/services/archive.js';
 import { layout } from '../../src/storage/layout.js';
-import { allocatingModel } from '../support/hostile-models.js';
+import { allocatingModel, xManifest } from '../support/hostile-models.js';
 import { json } from '../support/stores.js';
 import { buildWorker, startWorkerd, type WorkerBundle, type Workerd } from './workerd.js';
 
@@ -54,15 +54,8 @@ async function isolateMiB(w: Workerd): Promise<{ js: number; wasm: number[] }> {
   }
 }
 
-/** A regression endpoint "m" on `onnx`, no examples: imports run it on three generated records. */
-const endpoint = {
-  id: 'm',
-  type: 'STD_PREDICTION',
-  predictionType: 'REGRESSION',
-  features: [{ name: 'x', type: 'NUMERIC' }],
-  model: { file: 'models/m.onnx', inputs: { mode: 'MATRIX', input: 'x', columns: [{ feature: 'x', impute: 0 }] }, outputs: { prediction: 'y' } },
-};
-const manifest = (generation: string) => json({ formatVersion: 1, generation, createdAt: '2026-11-01T00:00:00Z', endpoints: [endpoint] });
+/** A regression endpoint "m", no examples: imports run it on three generated records. */
+const manifest = (generation: string) => json(xManifest(generation));
 
 let bundle: WorkerBundle;
 beforeAll(async () => {
